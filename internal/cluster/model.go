@@ -1,0 +1,300 @@
+// Package cluster keeps the latest statistics of every Web Bridge and Call
+// Bridge of a Cisco Meeting Server cluster and estimates the Web Bridge 2
+// session leak from them.
+//
+// The package is pure: it does no I/O and reads no clock. Samples carry their
+// own log time and every question takes "now" as an argument, so replaying a
+// year of logs and running live share the same code.
+package cluster
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/leakwatch/leakwatch/internal/logline"
+)
+
+// Defaults for Options.
+const (
+	DefaultStaleAfter    = 11 * time.Minute
+	DefaultPeakWindow    = 5 * time.Minute
+	DefaultClockSkew     = 5 * time.Second
+	DefaultMaxDiscovered = 64
+	DefaultSessionLimit  = 149
+)
+
+// Member is one inventory entry: a named component and the syslog hostnames
+// it logs under.
+type Member struct {
+	Name  string
+	Hosts []string
+	// Limit is the Web Bridge session limit; 0 means DefaultLimit.
+	Limit int64
+}
+
+// Options configures a Model. Zero values take the defaults above.
+type Options struct {
+	// StaleAfter is how old a component's last sample may be before the
+	// estimate becomes unknown. Call Bridges report every 5 minutes.
+	StaleAfter time.Duration
+	// PeakWindow is the Call Bridge report period the CMA peak covers.
+	PeakWindow time.Duration
+	// ClockSkew is the margin allowed between two hosts' clocks when
+	// deciding whether a Web Bridge sample lies inside a report period, and
+	// how far apart samples of different bridges may be to count as taken
+	// at one moment. Negative means none.
+	ClockSkew time.Duration
+	// MaxDiscovered caps components discovered from hostnames that the
+	// inventory does not list. Samples past the cap are counted and dropped.
+	MaxDiscovered int
+	// DefaultLimit is the session limit of a Web Bridge with none set.
+	DefaultLimit int64
+	// WebBridges and CallBridges are the inventory. Both may be empty.
+	WebBridges  []Member
+	CallBridges []Member
+}
+
+func (o *Options) setDefaults() {
+	if o.StaleAfter <= 0 {
+		o.StaleAfter = DefaultStaleAfter
+	}
+	if o.PeakWindow <= 0 {
+		o.PeakWindow = DefaultPeakWindow
+	}
+	if o.ClockSkew == 0 {
+		o.ClockSkew = DefaultClockSkew
+	} else if o.ClockSkew < 0 { // explicitly none
+		o.ClockSkew = 0
+	}
+	if o.MaxDiscovered <= 0 {
+		o.MaxDiscovered = DefaultMaxDiscovered
+	}
+	if o.DefaultLimit <= 0 {
+		o.DefaultLimit = DefaultSessionLimit
+	}
+}
+
+// Outcome says what Observe did with a line.
+type Outcome uint8
+
+const (
+	// Ignored lines are not samples (noise or malformed); nothing changed.
+	Ignored Outcome = iota
+	// Applied samples updated a component.
+	Applied
+	// DroppedCap samples came from an unknown host past the discovery cap.
+	DroppedCap
+)
+
+// wbRingSize bounds the Web Bridge samples kept for the timing-robust bound.
+// At one sample a minute it holds far more than the few report periods the
+// bound looks back over.
+const wbRingSize = 64
+
+// cbRingSize bounds the Call Bridge reports kept: 4 periods of 5 minutes.
+const cbRingSize = 4
+
+type wbSample struct {
+	at     time.Time
+	active int64
+}
+
+type webBridge struct {
+	name    string
+	hosts   []string
+	limit   int64
+	listed  bool
+	seen    bool
+	lastAt  time.Time
+	last    logline.WebBridge
+	samples []wbSample // sorted by time, at most wbRingSize
+}
+
+type cbReport struct {
+	at   time.Time
+	cma  logline.Pair
+	full logline.CallBridge
+}
+
+type callBridge struct {
+	name    string
+	hosts   []string
+	listed  bool
+	seen    bool
+	reports []cbReport // sorted by time, at most cbRingSize
+}
+
+func (c *callBridge) last() *cbReport {
+	if len(c.reports) == 0 {
+		return nil
+	}
+	return &c.reports[len(c.reports)-1]
+}
+
+// Model is the cluster's state. It is safe for concurrent use.
+type Model struct {
+	mu         sync.Mutex
+	opts       Options
+	wbs        []*webBridge // sorted by name
+	cbs        []*callBridge
+	wbByHost   map[string]*webBridge
+	cbByHost   map[string]*callBridge
+	discovered int
+	dropped    uint64
+	// firstAt is the time of the first sample: until a whole report period
+	// has passed since, a Call Bridge may exist that has not reported yet.
+	firstAt time.Time
+}
+
+// New returns an empty model for the inventory in opts. The inventory must
+// already be valid (see config.Validate); New returns an error naming the
+// first conflict it finds anyway, since a host listed twice would make the
+// sums wrong.
+func New(opts Options) (*Model, error) {
+	opts.setDefaults()
+	m := &Model{
+		opts:     opts,
+		wbByHost: make(map[string]*webBridge),
+		cbByHost: make(map[string]*callBridge),
+	}
+	names := map[string]bool{}
+	for _, mb := range opts.WebBridges {
+		if mb.Name == "" || names["wb/"+mb.Name] {
+			return nil, fmt.Errorf("web bridge name %q empty or listed twice", mb.Name)
+		}
+		names["wb/"+mb.Name] = true
+		limit := mb.Limit
+		if limit <= 0 {
+			limit = opts.DefaultLimit
+		}
+		wb := &webBridge{name: mb.Name, hosts: hostsOf(mb), limit: limit, listed: true}
+		for _, h := range wb.hosts {
+			if _, dup := m.wbByHost[h]; dup {
+				return nil, fmt.Errorf("host %q listed under two web bridges", h)
+			}
+			m.wbByHost[h] = wb
+		}
+		m.wbs = append(m.wbs, wb)
+	}
+	for _, mb := range opts.CallBridges {
+		if mb.Name == "" || names["cb/"+mb.Name] {
+			return nil, fmt.Errorf("call bridge name %q empty or listed twice", mb.Name)
+		}
+		names["cb/"+mb.Name] = true
+		cb := &callBridge{name: mb.Name, hosts: hostsOf(mb), listed: true}
+		for _, h := range cb.hosts {
+			if _, dup := m.cbByHost[h]; dup {
+				return nil, fmt.Errorf("host %q listed under two call bridges", h)
+			}
+			m.cbByHost[h] = cb
+		}
+		m.cbs = append(m.cbs, cb)
+	}
+	m.sort()
+	return m, nil
+}
+
+// hostsOf returns the member's hosts, lower-cased; a member with no hosts
+// logs under its own name.
+func hostsOf(mb Member) []string {
+	if len(mb.Hosts) == 0 {
+		return []string{strings.ToLower(mb.Name)}
+	}
+	out := make([]string, len(mb.Hosts))
+	for i, h := range mb.Hosts {
+		out[i] = strings.ToLower(h)
+	}
+	return out
+}
+
+func (m *Model) sort() {
+	sort.Slice(m.wbs, func(i, j int) bool { return m.wbs[i].name < m.wbs[j].name })
+	sort.Slice(m.cbs, func(i, j int) bool { return m.cbs[i].name < m.cbs[j].name })
+}
+
+// Options returns the options in force, defaults filled in.
+func (m *Model) Options() Options { return m.opts }
+
+// Observe applies one parsed line. Only Web Bridge and Call Bridge samples
+// change state; noise and malformed lines are Ignored.
+func (m *Model) Observe(l *logline.Line) Outcome {
+	if l.Kind != logline.WebBridgeStats && l.Kind != logline.CallBridgeStats {
+		return Ignored
+	}
+	host := strings.ToLower(string(l.Host))
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.firstAt.IsZero() || l.Time.Before(m.firstAt) {
+		m.firstAt = l.Time
+	}
+	if l.Kind == logline.WebBridgeStats {
+		wb := m.wbByHost[host]
+		if wb == nil {
+			if m.discovered >= m.opts.MaxDiscovered {
+				m.dropped++
+				return DroppedCap
+			}
+			m.discovered++
+			wb = &webBridge{name: host, hosts: []string{host}, limit: m.opts.DefaultLimit}
+			m.wbByHost[host] = wb
+			m.wbs = append(m.wbs, wb)
+			m.sort()
+		}
+		wb.observe(l.Time, l.WebBridge)
+		return Applied
+	}
+	cb := m.cbByHost[host]
+	if cb == nil {
+		if m.discovered >= m.opts.MaxDiscovered {
+			m.dropped++
+			return DroppedCap
+		}
+		m.discovered++
+		cb = &callBridge{name: host, hosts: []string{host}}
+		m.cbByHost[host] = cb
+		m.cbs = append(m.cbs, cb)
+		m.sort()
+	}
+	cb.observe(l.Time, l.CallBridge)
+	return Applied
+}
+
+func (wb *webBridge) observe(at time.Time, s logline.WebBridge) {
+	if !wb.seen || !at.Before(wb.lastAt) {
+		wb.seen = true
+		wb.lastAt = at
+		wb.last = s
+	}
+	wb.samples = insertSorted(wb.samples, wbSample{at: at, active: s.Active}, wbRingSize,
+		func(x wbSample) time.Time { return x.at })
+}
+
+func (cb *callBridge) observe(at time.Time, s logline.CallBridge) {
+	cb.seen = true
+	cb.reports = insertSorted(cb.reports, cbReport{at: at, cma: s.CMA, full: s}, cbRingSize,
+		func(x cbReport) time.Time { return x.at })
+}
+
+// insertSorted inserts v into s, kept sorted by time and at most max long,
+// dropping the oldest. Logs arrive nearly in order, so the scan is short.
+func insertSorted[T any](s []T, v T, max int, at func(T) time.Time) []T {
+	i := len(s)
+	for i > 0 && at(s[i-1]).After(at(v)) {
+		i--
+	}
+	if len(s) == max {
+		if i == 0 {
+			return s // older than everything kept
+		}
+		copy(s, s[1:i])
+		s[i-1] = v
+		return s
+	}
+	s = append(s, v)
+	copy(s[i+1:], s[i:])
+	s[i] = v
+	return s
+}

@@ -1,0 +1,123 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+func TestExampleConfigIsTheDefaults(t *testing.T) {
+	c, err := Load("../../config/leakwatch.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Default()
+	c.File = ""
+	if c.Policy.Mode != "observe" || c.Model.StaleAfter != 11*time.Minute || c.Web.ListenAddress != ":9149" {
+		t.Errorf("example config: %+v", c)
+	}
+	// Every default in the example must equal the one in code.
+	if c.Log != d.Log || c.Model != d.Model || c.Web != d.Web || c.SSH != d.SSH || c.Audit != d.Audit ||
+		c.StateDir != d.StateDir || c.Timezone != d.Timezone {
+		t.Errorf("example config and Default() differ:\n%+v\n%+v", c, d)
+	}
+}
+
+func TestEveryDefaultIsInTheExample(t *testing.T) {
+	data, err := os.ReadFile("../../config/leakwatch.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range defaults {
+		leaf := k[strings.LastIndexByte(k, '.')+1:]
+		if !strings.Contains(string(data), leaf+":") {
+			t.Errorf("key %s is not documented in config/leakwatch.yaml", k)
+		}
+	}
+}
+
+func TestBadConfigs(t *testing.T) {
+	tests := []struct {
+		file string
+		want []string // substrings of the error
+	}{
+		{"unknown-key.yml", []string{"unknown-key.yml:3: policy.treshold: unknown key", "threshold"}},
+		{"unknown-nested-key.yml", []string{":6: inventory.webbridges[0].mmp.adress: unknown key"}},
+		{"bad-mode.yml", []string{":2: policy.mode:", `"act" is not allowed (allowed: observe, enforce)`}},
+		{"bad-duration.yml", []string{":2: model.stale_after", "11 minutes"}},
+		{"bad-window.yml", []string{":4: policy.windows[1]", "Caturday"}},
+		{"bad-timezone.yml", []string{":2: policy.timezone", "IANA"}},
+		{"duplicate-host.yml", []string{"inventory.webbridges[1].hosts[0]", `"cms1" is already listed under web bridge wb1`}},
+		{"enforce-without-inventory.yml", []string{"policy.mode: enforce needs inventory.webbridges"}},
+		{"syslog-without-allowlist.yml", []string{"inputs.syslog.allowed_sources: is empty"}},
+		{"bad-source.yml", []string{"inputs.syslog.allowed_sources[0]", "10.0.0.0/33"}},
+		{"bad-threshold.yml", []string{":2: policy.threshold: must be at least 1, got 0"}},
+		{"wrong-type.yml", []string{":2: model.max_discovered"}},
+		{"forbidden-command.yml", []string{"inventory.webbridges[0].mmp.command", "another service"}},
+		{"not-a-mapping.yml", []string{"must be a mapping"}},
+		{"bad-fingerprint.yml", []string{"inventory.webbridges[0].mmp.host_key_fingerprint", "SHA256"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			_, err := Load(filepath.Join("testdata", tt.file), nil)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestGoodInventory(t *testing.T) {
+	c, err := Load("testdata/good-inventory.yml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wb := c.Inventory.WebBridges
+	if wb[0].MMP.Address != "cms1.example.com:22" || wb[0].MMP.User != "admin" || wb[0].MMP.Command != "webbridge restart" || wb[0].SessionLimit != 149 {
+		t.Errorf("defaults not filled in: %+v", wb[0])
+	}
+	if wb[1].SessionLimit != 100 || wb[1].MMP.User != "ops" {
+		t.Errorf("explicit values lost: %+v", wb[1])
+	}
+	if c.SSH.KnownHosts != "/var/lib/leakwatch/known_hosts" {
+		t.Errorf("known_hosts = %q", c.SSH.KnownHosts)
+	}
+	p := c.PolicyConfig()
+	if len(p.Windows) != 2 || p.Location.String() != "Europe/Berlin" {
+		t.Errorf("policy config: %+v", p)
+	}
+	o := c.ModelOptions()
+	if len(o.WebBridges) != 2 || len(o.CallBridges) != 1 || o.WebBridges[1].Limit != 100 {
+		t.Errorf("model options: %+v", o)
+	}
+}
+
+func TestEnvironmentAndFlags(t *testing.T) {
+	t.Setenv("LEAKWATCH_POLICY_THRESHOLD", "35")
+	t.Setenv("LEAKWATCH_MODEL_STALE_AFTER", "20m")
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	fs.String("web.listen-address", ":9149", "")
+	if err := fs.Parse([]string{"--web.listen-address=127.0.0.1:9999"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load("", fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Policy.Threshold != 35 || c.Model.StaleAfter != 20*time.Minute || c.Web.ListenAddress != "127.0.0.1:9999" {
+		t.Errorf("env/flags not applied: threshold %d stale %s listen %s", c.Policy.Threshold, c.Model.StaleAfter, c.Web.ListenAddress)
+	}
+	t.Setenv("LEAKWATCH_POLICY_MODE", "yolo")
+	if _, err := Load("", nil); err == nil || !strings.Contains(err.Error(), `policy.mode: "yolo" is not allowed`) {
+		t.Errorf("bad env value: %v", err)
+	}
+}

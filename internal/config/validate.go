@@ -1,0 +1,233 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/leakwatch/leakwatch/internal/policy"
+)
+
+type checker struct{ errs Errors }
+
+func (c *checker) fail(key, format string, args ...any) {
+	c.errs = append(c.errs, &FieldError{Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (c *checker) oneOf(key, got string, allowed ...string) {
+	for _, a := range allowed {
+		if got == a {
+			return
+		}
+	}
+	c.fail(key, "%q is not allowed (allowed: %s)", got, strings.Join(allowed, ", "))
+}
+
+func (c *checker) positive(key string, d time.Duration) {
+	if d <= 0 {
+		c.fail(key, "must be a positive duration such as 30s or 5m, got %s", d)
+	}
+}
+
+func (c *checker) atLeast(key string, got, min int64) {
+	if got < min {
+		c.fail(key, "must be at least %d, got %d", min, got)
+	}
+}
+
+func (c *checker) hostPort(key, addr string) {
+	if addr == "" {
+		return
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		c.fail(key, "%q is not host:port (e.g. 127.0.0.1:5514 or :5514)", addr)
+	}
+}
+
+func (c *checker) zone(key, name string) {
+	if _, err := time.LoadLocation(name); err != nil {
+		c.fail(key, "%q is not an IANA time zone (e.g. Europe/Berlin, UTC, Local)", name)
+	}
+}
+
+// validate checks every key and returns every problem at once.
+func (cfg *Config) validate() Errors {
+	var c checker
+	c.oneOf("log.level", cfg.Log.Level, "debug", "info", "warn", "error")
+	c.oneOf("log.format", cfg.Log.Format, "text", "json")
+	c.zone("timezone", cfg.Timezone)
+	if cfg.StateDir == "" {
+		c.fail("state_dir", "must not be empty")
+	}
+	c.hostPort("web.listen_address", cfg.Web.ListenAddress)
+	if cfg.Web.ListenAddress == "" {
+		c.fail("web.listen_address", "must not be empty (e.g. :9149)")
+	}
+
+	f := cfg.Inputs.Files
+	for i, p := range f.Paths {
+		if _, err := filepath.Match(p, ""); err != nil {
+			c.fail(fmt.Sprintf("inputs.files.paths[%d]", i), "%q is not a valid glob: %v", p, err)
+		}
+	}
+	c.oneOf("inputs.files.start_at", f.StartAt, "beginning", "end")
+	c.positive("inputs.files.poll_interval", f.PollInterval)
+	c.atLeast("inputs.files.max_line_bytes", int64(f.MaxLineBytes), 1024)
+	s := cfg.Inputs.Syslog
+	c.hostPort("inputs.syslog.udp_address", s.UDPAddress)
+	c.hostPort("inputs.syslog.tcp_address", s.TCPAddress)
+	for i, src := range s.AllowedSources {
+		if _, err := ParseSource(src); err != nil {
+			c.fail(fmt.Sprintf("inputs.syslog.allowed_sources[%d]", i), "%v", err)
+		}
+	}
+	if (s.UDPAddress != "" || s.TCPAddress != "") && len(s.AllowedSources) == 0 {
+		c.fail("inputs.syslog.allowed_sources", "is empty, so every message would be rejected: list the CMS servers' addresses or networks (e.g. 10.0.0.0/24)")
+	}
+	c.atLeast("inputs.syslog.max_message_size", int64(s.MaxMessageSize), 480)
+	c.atLeast("inputs.syslog.max_connections", int64(s.MaxConnections), 1)
+
+	m := cfg.Model
+	c.positive("model.stale_after", m.StaleAfter)
+	c.positive("model.peak_window", m.PeakWindow)
+	if m.ClockSkew < 0 || m.ClockSkew >= m.PeakWindow/2 {
+		c.fail("model.clock_skew", "must be between 0s and half of model.peak_window, got %s", m.ClockSkew)
+	}
+	if m.StaleAfter > 0 && m.StaleAfter < m.PeakWindow {
+		c.fail("model.stale_after", "must be at least model.peak_window (%s): call bridges report once a period", m.PeakWindow)
+	}
+	c.atLeast("model.max_discovered", int64(m.MaxDiscovered), 1)
+	c.atLeast("model.session_limit", m.SessionLimit, 1)
+
+	cfg.validateInventory(&c)
+
+	p := cfg.Policy
+	c.oneOf("policy.mode", p.Mode, "observe", "enforce")
+	c.atLeast("policy.threshold", p.Threshold, 1)
+	if p.Sustain < 0 {
+		c.fail("policy.sustain", "must not be negative, got %s", p.Sustain)
+	}
+	for i, w := range p.Windows {
+		if _, err := policy.ParseWindow(w); err != nil {
+			c.fail(fmt.Sprintf("policy.windows[%d]", i), "%v", err)
+		}
+	}
+	c.zone("policy.timezone", p.Timezone)
+	c.atLeast("policy.max_active_sessions", p.MaxActiveSessions, 0)
+	c.positive("policy.cooldown", p.Cooldown)
+	c.atLeast("policy.max_per_day", int64(p.MaxPerDay), 1)
+	c.positive("policy.recover_timeout", p.RecoverTimeout)
+	c.atLeast("policy.flap_max", int64(p.FlapMax), 1)
+	c.positive("policy.flap_period", p.FlapPeriod)
+	if p.Mode == "enforce" && len(cfg.Inventory.WebBridges) == 0 {
+		c.fail("policy.mode", "enforce needs inventory.webbridges with their mmp addresses: leakwatch never restarts a discovered host")
+	}
+
+	h := cfg.SSH
+	if h.PasswordFile != "" && h.PasswordEnv != "" {
+		c.fail("ssh.password_file", "set ssh.password_env or ssh.password_file, not both")
+	}
+	c.positive("ssh.dial_timeout", h.DialTimeout)
+	c.positive("ssh.command_timeout", h.CommandTimeout)
+	if h.MinInterval < 0 {
+		c.fail("ssh.min_interval", "must not be negative, got %s", h.MinInterval)
+	}
+	return c.errs
+}
+
+func (cfg *Config) validateInventory(c *checker) {
+	hosts := map[string]string{}
+	names := map[string]bool{}
+	for i, wb := range cfg.Inventory.WebBridges {
+		key := fmt.Sprintf("inventory.webbridges[%d]", i)
+		if wb.Name == "" {
+			c.fail(key+".name", "must not be empty")
+		} else if names[wb.Name] {
+			c.fail(key+".name", "%q is listed twice", wb.Name)
+		}
+		names[wb.Name] = true
+		for j, h := range wb.Hosts {
+			h = strings.ToLower(h)
+			if prev, dup := hosts[h]; dup {
+				c.fail(fmt.Sprintf("%s.hosts[%d]", key, j), "host %q is already listed under web bridge %s", h, prev)
+			}
+			hosts[h] = wb.Name
+		}
+		if wb.SessionLimit < 0 {
+			c.fail(key+".session_limit", "must be positive (0 means model.session_limit), got %d", wb.SessionLimit)
+		}
+		if a := wb.MMP.Address; strings.Contains(a, ":") && !strings.HasPrefix(a, "[") {
+			c.hostPort(key+".mmp.address", a)
+		}
+		if fp := wb.MMP.HostKeyFingerprint; fp != "" && !strings.HasPrefix(fp, "SHA256:") {
+			c.fail(key+".mmp.host_key_fingerprint", "%q must be a SHA256 fingerprint as ssh-keygen -lf prints it (SHA256:...)", fp)
+		}
+		if strings.Contains(wb.MMP.Command, "callbridge") || strings.Contains(wb.MMP.Command, "webbridge3") {
+			c.fail(key+".mmp.command", "%q restarts another service; leakwatch only sends web bridge restarts", wb.MMP.Command)
+		}
+		if cfg.Policy.Mode == "enforce" && wb.MMP.Address == "" {
+			c.fail(key+".mmp.address", "is needed in enforce mode (e.g. cms1.example.com:22)")
+		}
+	}
+	names = map[string]bool{}
+	hosts = map[string]string{}
+	for i, cb := range cfg.Inventory.CallBridges {
+		key := fmt.Sprintf("inventory.callbridges[%d]", i)
+		if cb.Name == "" {
+			c.fail(key+".name", "must not be empty")
+		} else if names[cb.Name] {
+			c.fail(key+".name", "%q is listed twice", cb.Name)
+		}
+		names[cb.Name] = true
+		for j, h := range cb.Hosts {
+			h = strings.ToLower(h)
+			if prev, dup := hosts[h]; dup {
+				c.fail(fmt.Sprintf("%s.hosts[%d]", key, j), "host %q is already listed under call bridge %s", h, prev)
+			}
+			hosts[h] = cb.Name
+		}
+	}
+}
+
+// ParseSource parses an allowed syslog source: an address or a network.
+func ParseSource(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is neither an address nor a network (e.g. 10.1.2.3 or 10.1.2.0/24)", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// resolve fills in values derived from others.
+func (cfg *Config) resolve() {
+	if cfg.SSH.KnownHosts == "" {
+		cfg.SSH.KnownHosts = filepath.Join(cfg.StateDir, "known_hosts")
+	}
+	if cfg.Audit.File == "" {
+		cfg.Audit.File = filepath.Join(cfg.StateDir, "audit.jsonl")
+	}
+	for i := range cfg.Inventory.WebBridges {
+		wb := &cfg.Inventory.WebBridges[i]
+		if wb.SessionLimit == 0 {
+			wb.SessionLimit = cfg.Model.SessionLimit
+		}
+		if wb.MMP.User == "" {
+			wb.MMP.User = cfg.SSH.User
+		}
+		if wb.MMP.Command == "" {
+			wb.MMP.Command = "webbridge restart"
+		}
+		if wb.MMP.Address != "" {
+			if _, _, err := net.SplitHostPort(wb.MMP.Address); err != nil {
+				wb.MMP.Address = net.JoinHostPort(wb.MMP.Address, "22")
+			}
+		}
+	}
+}
