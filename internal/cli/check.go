@@ -1,0 +1,82 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/leakwatch/leakwatch/internal/config"
+)
+
+func checkCmd(ctx context.Context, env *Env, args []string) error {
+	fs := flagSet(env, "check", "")
+	fs.String("config", "", "config file to check (default: built-in defaults)")
+	ssh := fs.Bool("ssh", false, "also connect to every MMP: check its host key and authenticate, run nothing")
+	accept := fs.Bool("accept-new-host-keys", false, "with --ssh: after showing them, add unknown host keys to known_hosts (trust on first use)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *accept && !*ssh {
+		return &usageError{"--accept-new-host-keys needs --ssh"}
+	}
+	cfg, err := loadConfig(fs)
+	if err != nil {
+		return err
+	}
+	printInventory(env, cfg)
+	if *ssh {
+		return checkSSH(ctx, env, cfg, *accept)
+	}
+	return nil
+}
+
+func printInventory(env *Env, cfg *config.Config) {
+	w := env.Stdout
+	src := cfg.File
+	if src == "" {
+		src = "built-in defaults"
+	}
+	fmt.Fprintf(w, "config %s is valid\n\n", src)
+	inv := cfg.Inventory
+	if len(inv.WebBridges) == 0 && len(inv.CallBridges) == 0 {
+		fmt.Fprintf(w, "no inventory: components are discovered from the hostnames of their stats lines (at most %d)\n", cfg.Model.MaxDiscovered)
+	} else {
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ROLE\tNAME\tSYSLOG HOSTS\tLIMIT\tMMP")
+		for _, wb := range inv.WebBridges {
+			mmp := "-"
+			if wb.MMP.Address != "" {
+				mmp = fmt.Sprintf("%s@%s (%q)", wb.MMP.User, wb.MMP.Address, wb.MMP.Command)
+			}
+			fmt.Fprintf(tw, "webbridge\t%s\t%s\t%d\t%s\n", wb.Name, joinOr(hostsOr(wb.Hosts, wb.Name), "-"), wb.SessionLimit, mmp)
+		}
+		for _, cb := range inv.CallBridges {
+			fmt.Fprintf(tw, "callbridge\t%s\t%s\t-\t-\n", cb.Name, joinOr(hostsOr(cb.Hosts, cb.Name), "-"))
+		}
+		tw.Flush()
+		fmt.Fprintf(w, "hosts not listed are discovered, at most %d\n", cfg.Model.MaxDiscovered)
+	}
+	p := cfg.Policy
+	fmt.Fprintf(w, "\npolicy: mode %s; restart at a proven leak >= %d sustained %s; windows %s (%s); at most %d CMA sessions; cooldown %s; %d per day\n",
+		p.Mode, p.Threshold, p.Sustain, joinOr(p.Windows, "none (never restarts)"), p.Timezone, p.MaxActiveSessions, p.Cooldown, p.MaxPerDay)
+	var inputs []string
+	for _, g := range cfg.Inputs.Files.Paths {
+		inputs = append(inputs, "file "+g)
+	}
+	if a := cfg.Inputs.Syslog.UDPAddress; a != "" {
+		inputs = append(inputs, "syslog udp "+a)
+	}
+	if a := cfg.Inputs.Syslog.TCPAddress; a != "" {
+		inputs = append(inputs, "syslog tcp "+a)
+	}
+	fmt.Fprintf(w, "inputs: %s\n", joinOr(inputs, "none"))
+	fmt.Fprintf(w, "listen: %s; state: %s\n", cfg.Web.ListenAddress, cfg.StateDir)
+}
+
+func hostsOr(hosts []string, name string) []string {
+	if len(hosts) == 0 {
+		return []string{strings.ToLower(name)}
+	}
+	return hosts
+}

@@ -1,0 +1,147 @@
+// Package cli implements leakwatch's subcommands. cmd/leakwatch only calls
+// Main, so every command can be run and tested in process.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/leakwatch/leakwatch/internal/config"
+)
+
+// Env is what a command may touch of the outside world.
+type Env struct {
+	Stdout io.Writer
+	Stderr io.Writer
+	// Getenv reads the environment (secrets are named by variable, never
+	// stored in the config).
+	Getenv func(string) string
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, env *Env, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"replay", "read log files (plain or .gz) and print the leak over time, with the policy's what-if", replayCmd},
+		{"check", "validate a config and print the inventory it implies; --ssh also checks every MMP", checkCmd},
+		{"version", "print the version", versionCmd},
+	}
+}
+
+// usageError is a mistake on the command line: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// Main runs the command in args (without the program name) and returns the
+// process exit status: 0, 1 for a failure, 2 for a usage mistake.
+func Main(ctx context.Context, args []string, env *Env) int {
+	if env.Getenv == nil {
+		env.Getenv = os.Getenv
+	}
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(env.Stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(ctx, env, args[1:])
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, pflag.ErrHelp):
+			return 0
+		}
+		fmt.Fprintf(env.Stderr, "leakwatch %s: %v\n", c.name, err)
+		var ue *usageError
+		if errors.As(err, &ue) {
+			return 2
+		}
+		return 1
+	}
+	fmt.Fprintf(env.Stderr, "leakwatch: unknown command %q\n\n", args[0])
+	usage(env.Stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "leakwatch watches Cisco Meeting Server Web Bridge 2 for leaked sessions (CSCvt73723).")
+	fmt.Fprintln(w, "\nUsage: leakwatch COMMAND [flags]\n\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'leakwatch COMMAND --help' for a command's flags.")
+}
+
+// flagSet returns a flag set that prints its usage to env.Stderr.
+func flagSet(env *Env, name, args string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(env.Stderr, "Usage: leakwatch %s [flags] %s\n\nFlags:\n", name, args)
+		fs.PrintDefaults()
+	}
+	fs.SortFlags = false
+	return fs
+}
+
+func parseFlags(fs *pflag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return err
+		}
+		return &usageError{err.Error()}
+	}
+	return nil
+}
+
+// loadConfig loads the config named by --config ("" = defaults) with the
+// flags the command offers.
+func loadConfig(fs *pflag.FlagSet) (*config.Config, error) {
+	file, _ := fs.GetString("config")
+	return config.Load(file, fs)
+}
+
+// newLogger returns the slog logger the config asks for, on w.
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func joinOr(s []string, empty string) string {
+	if len(s) == 0 {
+		return empty
+	}
+	return strings.Join(s, ", ")
+}
