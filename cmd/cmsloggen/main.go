@@ -128,16 +128,18 @@ func busyCluster(o options) sim.Config {
 		OtherHosts:    []string{"cmsrec1", "cmsdb1"},
 		Leak:          map[string]float64{"cms3": 0.6, "cms4": 0.15},
 		InitialLeak:   map[string]int{"cms3": 20},
-		NoisePerStats: max(o.noise, 0) - boolInt(o.noise == 0), // 0 means none
+		NoisePerStats: noisePerStats(o.noise),
 		ClockSkew:     2 * time.Second,
 	}
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
+// noisePerStats maps the -noise flag, where 0 means none, to
+// Config.NoisePerStats, where 0 means the default and negative none.
+func noisePerStats(n int) int {
+	if n == 0 {
+		return -1
 	}
-	return 0
+	return n
 }
 
 // countingWriter counts the uncompressed bytes written.
@@ -182,7 +184,7 @@ func run(ctx context.Context, o options, logger *slog.Logger) (err error) {
 		cw.n += int64(len(l)) + 1
 		lines++
 	}
-	const step = 10 * time.Minute
+	const step = time.Minute // small, so the run stops close to the size and the truth logged matches the file
 	for cw.n < o.size && werr == nil {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("interrupted after %d bytes: %w", cw.n, err)
@@ -205,6 +207,13 @@ func run(ctx context.Context, o options, logger *slog.Logger) (err error) {
 	}
 	elapsed := time.Since(began)
 	tr := s.Truth()
+	if o.out != "-" {
+		// A log file's mtime is its last write: tools that infer the year
+		// of BSD timestamps from it then see the simulated one.
+		if err := os.Chtimes(o.out, tr.Now, tr.Now); err != nil {
+			return fmt.Errorf("setting the time of %s: %w", o.out, err)
+		}
+	}
 	leaked := make([]string, 0, len(tr.WebBridges))
 	for _, w := range tr.WebBridges {
 		leaked = append(leaked, fmt.Sprintf("%s=%d", w.Name, w.Leaked))

@@ -58,10 +58,10 @@ type Replayer struct {
 }
 
 // New returns a Replayer feeding m. loc is the zone of timestamps without
-// one; ref is the reference for inferring years (e.g. the first file's
-// modification time).
+// one; latest is a time no line precedes by more than a day (the first
+// file's modification time), from which years are inferred.
 func New(m *cluster.Model, loc *time.Location, ref time.Time) *Replayer {
-	return &Replayer{model: m, parser: logline.NewParser(loc, ref), buf: make([]byte, bufSize)}
+	return &Replayer{model: m, parser: logline.NewParserUntil(loc, ref), buf: make([]byte, bufSize)}
 }
 
 // Now is the newest log time seen so far.
