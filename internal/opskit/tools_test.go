@@ -1,0 +1,82 @@
+package opskit
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// repoRoot is the repository root, two levels above this package.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatalf("finding the repository root: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Fatalf("repository root %s has no go.mod: %v", root, err)
+	}
+	return root
+}
+
+// repoPath is a path under the repository root.
+func repoPath(t *testing.T, rel ...string) string {
+	t.Helper()
+	return filepath.Join(append([]string{repoRoot(t)}, rel...)...)
+}
+
+// requireTool returns the path of an external program. When it is missing
+// the test is skipped, or fails if the CI variable is set: CI must run
+// every check.
+func requireTool(t *testing.T, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err == nil {
+		return path
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s is required in CI: %v", name, err)
+	}
+	t.Skipf("%s not installed: %v", name, err)
+	return ""
+}
+
+// optionalTool returns the path of a program that is nice to have: its
+// test is skipped when it is missing, even in CI.
+func optionalTool(t *testing.T, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		t.Skipf("%s not installed (optional): %v", name, err)
+	}
+	return path
+}
+
+// run runs a program in dir with a deadline and returns its combined
+// output and exit error.
+func run(t *testing.T, dir, bin string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = dir
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// mustRun is run that fails the test when the program fails.
+func mustRun(t *testing.T, dir, bin string, args ...string) string {
+	t.Helper()
+	out, err := run(t, dir, bin, args...)
+	if err != nil {
+		t.Fatalf("%s %v in %s: %v\n%s", filepath.Base(bin), args, dir, err, out)
+	}
+	return out
+}
