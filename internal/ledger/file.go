@@ -1,0 +1,148 @@
+package ledger
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+)
+
+// Load reads the ledger from dir/restarts.json. A missing file gives an empty
+// ledger (first start). A file that cannot be read or parsed is an error
+// naming the file: the caller decides, since starting empty would forget
+// cooldowns, budgets and tripped breakers.
+func Load(dir string) (*State, error) {
+	if dir == "" {
+		return nil, errors.New("loading ledger: no state directory given")
+	}
+	path := filepath.Join(dir, FileName)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &State{dir: dir, state: emptyState()}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading restart ledger %s: %w", path, err)
+	}
+	st, err := decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("restart ledger %s is corrupt (move it aside to start with an empty history, losing cooldowns and breakers): %w", path, err)
+	}
+	return &State{dir: dir, state: st}, nil
+}
+
+func decode(data []byte) (fileState, error) {
+	var st fileState
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&st); err != nil {
+		return fileState{}, err
+	}
+	if dec.More() {
+		return fileState{}, errors.New("trailing data after the JSON document")
+	}
+	if st.Version != fileVersion {
+		return fileState{}, fmt.Errorf("version %d, want %d", st.Version, fileVersion)
+	}
+	for i, r := range st.History {
+		if r.Bridge == "" || r.Started.IsZero() || r.Result == "" {
+			return fileState{}, fmt.Errorf("history entry %d is incomplete", i)
+		}
+	}
+	// Older versions of the file, or hand edits, may be unordered.
+	slices.SortStableFunc(st.History, func(a, b Restart) int { return a.Started.Compare(b.Started) })
+	if f := st.InFlight; f != nil && (f.Bridge == "" || f.Started.IsZero()) {
+		return fileState{}, errors.New("in-flight restart is incomplete")
+	}
+	if st.Breakers == nil {
+		st.Breakers = map[string]Breaker{}
+	}
+	if st.Recovering == nil {
+		st.Recovering = map[string]Recovery{}
+	}
+	return st, nil
+}
+
+// Save writes the ledger atomically: a temporary file in the same directory
+// is written and synced, renamed over restarts.json, and the directory is
+// synced so the rename survives a power cut. A memory ledger saves nothing.
+func (s *State) Save() error {
+	if s.dir == "" {
+		return nil
+	}
+	data, err := json.MarshalIndent(s.state, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding restart ledger: %w", err)
+	}
+	data = append(data, '\n')
+	return writeAtomic(filepath.Join(s.dir, FileName), data)
+}
+
+// Path returns the ledger file's path, or "" for a memory ledger.
+func (s *State) Path() string {
+	if s.dir == "" {
+		return ""
+	}
+	return filepath.Join(s.dir, FileName)
+}
+
+func writeAtomic(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("writing restart ledger %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = tmp.Write(data); err != nil {
+		return fmt.Errorf("writing restart ledger %s: %w", tmp.Name(), err)
+	}
+	if err = tmp.Sync(); err != nil {
+		return fmt.Errorf("syncing restart ledger %s: %w", tmp.Name(), err)
+	}
+	if err = tmp.Close(); err != nil {
+		return fmt.Errorf("closing restart ledger %s: %w", tmp.Name(), err)
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("replacing restart ledger %s: %w", path, err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("syncing state directory %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err = d.Sync(); err != nil {
+		return fmt.Errorf("syncing state directory %s: %w", dir, err)
+	}
+	return nil
+}
+
+// Bridges returns the names of every bridge the ledger knows, sorted.
+func (s *State) Bridges() []string {
+	seen := map[string]bool{}
+	for _, r := range s.state.History {
+		seen[r.Bridge] = true
+	}
+	if f := s.state.InFlight; f != nil {
+		seen[f.Bridge] = true
+	}
+	for b := range s.state.Breakers {
+		seen[b] = true
+	}
+	for b := range s.state.Recovering {
+		seen[b] = true
+	}
+	out := make([]string, 0, len(seen))
+	for b := range seen {
+		out = append(out, b)
+	}
+	slices.Sort(out)
+	return out
+}
