@@ -34,8 +34,12 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"run", "follow CMS syslog, export metrics, and (in enforce mode) restart leaking Web Bridges", runCmd},
 		{"replay", "read log files (plain or .gz) and print the leak over time, with the policy's what-if", replayCmd},
 		{"check", "validate a config and print the inventory it implies; --ssh also checks every MMP", checkCmd},
+		{"restart", "restart one Web Bridge now, through the same guards (--force lifts window and load)", restartCmd},
+		{"reset", "clear a Web Bridge's tripped breaker", resetCmd},
+		{"demo", "run the whole loop against a simulated cluster and print the URL to open", demoCmd},
 		{"version", "print the version", versionCmd},
 	}
 }

@@ -121,3 +121,36 @@ func TestEnvironmentAndFlags(t *testing.T) {
 		t.Errorf("bad env value: %v", err)
 	}
 }
+
+// FuzzLoad feeds arbitrary files to the loader: it must answer with a
+// config or an error, never panic, and an error for a file must name it.
+func FuzzLoad(f *testing.F) {
+	entries, _ := os.ReadDir("testdata")
+	for _, e := range entries {
+		if data, err := os.ReadFile(filepath.Join("testdata", e.Name())); err == nil {
+			f.Add(string(data))
+		}
+	}
+	if data, err := os.ReadFile("../../config/leakwatch.yaml"); err == nil {
+		f.Add(string(data))
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, content string) {
+		path := filepath.Join(dir, "fuzz.yml")
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(path, nil)
+		if err == nil {
+			if c.Model.StaleAfter <= 0 || c.Policy.Threshold < 1 || c.Model.SessionLimit < 1 {
+				t.Fatalf("loaded an invalid config: %+v", c)
+			}
+			return
+		}
+		if !strings.Contains(err.Error(), path) && !strings.Contains(err.Error(), "fuzz.yml") {
+			// Errors from the environment (there is none here) could lack
+			// the file; a file's own problem must name it.
+			t.Fatalf("error does not name the file: %v", err)
+		}
+	})
+}

@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/leakwatch/leakwatch/internal/actuator"
+	"github.com/leakwatch/leakwatch/internal/audit"
+	"github.com/leakwatch/leakwatch/internal/config"
+	"github.com/leakwatch/leakwatch/internal/control"
+	"github.com/leakwatch/leakwatch/internal/ledger"
+)
+
+// answerTimeout bounds the wait for a running daemon: a restart may take
+// the SSH dial and command timeouts, plus pacing.
+func answerTimeout(cfg *config.Config) time.Duration {
+	return cfg.SSH.DialTimeout + cfg.SSH.CommandTimeout + cfg.SSH.MinInterval + 15*time.Second
+}
+
+func operatorFlags(env *Env, name string) *pflag.FlagSet {
+	fs := flagSet(env, name, "WEBBRIDGE")
+	fs.String("config", "", "config file (default: built-in defaults)")
+	fs.String("state-dir", "/var/lib/leakwatch", "leakwatch's state directory")
+	return fs
+}
+
+func resetCmd(ctx context.Context, env *Env, args []string) error {
+	fs := operatorFlags(env, "reset")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return &usageError{"give exactly one WEBBRIDGE name"}
+	}
+	bridge := fs.Arg(0)
+	cfg, err := loadConfig(fs)
+	if err != nil {
+		return err
+	}
+	req := control.Request{Kind: control.KindReset, Bridge: bridge, User: os.Getenv("USER"), Time: time.Now()}
+	return operate(ctx, env, cfg, req, func(act *actuator.Actuator) (control.Response, error) {
+		was, err := act.ResetBreaker(bridge, time.Now())
+		if err != nil {
+			return control.Response{}, err
+		}
+		if !was {
+			return control.Response{OK: true, Message: "breaker of " + bridge + " was not tripped"}, nil
+		}
+		return control.Response{OK: true, Message: "breaker of " + bridge + " reset: automatic action resumes"}, nil
+	})
+}
+
+func restartCmd(ctx context.Context, env *Env, args []string) error {
+	fs := operatorFlags(env, "restart")
+	force := fs.Bool("force", false, "lift the window and load guards (never the host key check, cooldown or breaker); audited as forced")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return &usageError{"give exactly one WEBBRIDGE name"}
+	}
+	bridge := fs.Arg(0)
+	cfg, err := loadConfig(fs)
+	if err != nil {
+		return err
+	}
+	req := control.Request{Kind: control.KindRestart, Bridge: bridge, Force: *force, User: os.Getenv("USER"), Time: time.Now()}
+	return operate(ctx, env, cfg, req, func(*actuator.Actuator) (control.Response, error) {
+		return control.Response{}, errors.New("leakwatch restart needs the running leakwatch: its model holds the current stats the guards check (start `leakwatch run` and retry)")
+	})
+}
+
+// operate sends req to the running daemon, or, when none runs, calls alone
+// with an actuator of its own over the ledger.
+func operate(ctx context.Context, env *Env, cfg *config.Config, req control.Request, alone func(*actuator.Actuator) (control.Response, error)) error {
+	var resp control.Response
+	lock, err := control.Acquire(cfg.StateDir)
+	switch {
+	case errors.Is(err, control.ErrLocked):
+		id, err := control.Submit(cfg.StateDir, req)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stderr, "asking the running leakwatch (request %s)...\n", id)
+		if resp, err = control.Wait(ctx, cfg.StateDir, id, answerTimeout(cfg)); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	default:
+		defer lock.Release()
+		led, err := ledger.Load(cfg.StateDir)
+		if err != nil {
+			return err
+		}
+		al, err := audit.Open(cfg.Audit.File)
+		if err != nil {
+			return err
+		}
+		defer al.Close()
+		act, err := actuator.New(actuator.Options{Config: cfg.PolicyConfig(), Ledger: led, Audit: al,
+			Restarter: refusingRestarter{errors.New("no restart without the running leakwatch")},
+			Logger:    slog.New(slog.DiscardHandler)}, time.Now())
+		if err != nil {
+			return err
+		}
+		if resp, err = alone(act); err != nil {
+			return err
+		}
+	}
+	if resp.Output != "" {
+		fmt.Fprintf(env.Stdout, "MMP output:\n%s\n", resp.Output)
+	}
+	if !resp.OK {
+		return errors.New(resp.Message)
+	}
+	fmt.Fprintln(env.Stdout, resp.Message)
+	return nil
+}

@@ -1,0 +1,75 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/leakwatch/leakwatch/internal/actuator"
+	"github.com/leakwatch/leakwatch/internal/config"
+	"github.com/leakwatch/leakwatch/internal/daemon"
+)
+
+func runCmd(ctx context.Context, env *Env, args []string) error {
+	fs := flagSet(env, "run", "")
+	fs.String("config", "", "config file (default: built-in defaults)")
+	fs.String("web.listen-address", ":9149", "address of /metrics, the status page and the health endpoints")
+	fs.String("web.config.file", "", "exporter-toolkit web config file for TLS and basic auth")
+	fs.String("log.level", "info", "lowest level logged: debug, info, warn, error")
+	fs.String("log.format", "text", "log format: text or json")
+	fs.String("state-dir", "/var/lib/leakwatch", "where offsets, restart history, audit log and known_hosts live")
+	fs.String("mode", "observe", "observe (decide and record, never act) or enforce (restart)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return &usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	cfg, err := loadConfig(fs)
+	if err != nil {
+		return err
+	}
+	level := new(slog.LevelVar)
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	logger := newLeveledLogger(cfg, env, level)
+	return daemon.Run(ctx, daemon.Options{
+		Config:       cfg,
+		Reload:       func() (*config.Config, error) { return loadConfig(fs) },
+		Logger:       logger,
+		LevelVar:     level,
+		NewRestarter: func(c *config.Config) (actuator.Restarter, error) { return newRestarter(c, env, logger) },
+		OnReady: func(addr net.Addr) {
+			logger.Info("status page and metrics", "url", "http://"+addr.String()+"/")
+		},
+	})
+}
+
+func newLeveledLogger(cfg *config.Config, env *Env, level *slog.LevelVar) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(env.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(env.Stderr, opts))
+}
+
+// newRestarter builds the SSH restarter. In observe mode missing
+// credentials are only a warning, since nothing will be restarted; in
+// enforce mode they stop the start (or the reload).
+func newRestarter(cfg *config.Config, env *Env, logger *slog.Logger) (actuator.Restarter, error) {
+	client, err := sshClient(cfg, env.Getenv, logger.With("component", "ssh"))
+	if err != nil {
+		if cfg.Policy.Mode == "enforce" {
+			return nil, err
+		}
+		logger.Warn("no usable SSH credentials; fine in observe mode, needed for enforce and leakwatch restart", "err", err)
+		return refusingRestarter{err}, nil
+	}
+	return newSSHRestarter(cfg, client), nil
+}
+
+type refusingRestarter struct{ err error }
+
+func (r refusingRestarter) Restart(context.Context, string) (string, error) {
+	return "", fmt.Errorf("cannot restart: %w", r.err)
+}

@@ -1,0 +1,454 @@
+// Package daemon is `leakwatch run`: it follows syslog files and receives
+// syslog, feeds the cluster model, runs the restart policy, and serves
+// metrics and the status page until its context ends.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/leakwatch/leakwatch/internal/actuator"
+	"github.com/leakwatch/leakwatch/internal/audit"
+	"github.com/leakwatch/leakwatch/internal/cluster"
+	"github.com/leakwatch/leakwatch/internal/config"
+	"github.com/leakwatch/leakwatch/internal/control"
+	"github.com/leakwatch/leakwatch/internal/exporter"
+	"github.com/leakwatch/leakwatch/internal/follow"
+	"github.com/leakwatch/leakwatch/internal/ledger"
+	"github.com/leakwatch/leakwatch/internal/status"
+	"github.com/leakwatch/leakwatch/internal/syslogrecv"
+	"github.com/leakwatch/leakwatch/internal/web"
+)
+
+// Options configure a daemon.
+type Options struct {
+	// Config is the configuration in force at start.
+	Config *config.Config
+	// Reload loads the configuration again (on SIGHUP). nil disables reload.
+	Reload func() (*config.Config, error)
+	// Logger receives the daemon's log.
+	Logger *slog.Logger
+	// LevelVar, if set, is the logger's level, changed on reload.
+	LevelVar *slog.LevelVar
+	// NewRestarter builds the restarter for a configuration (the SSH client
+	// for the MMPs). It is called at start and on reload.
+	NewRestarter func(cfg *config.Config) (actuator.Restarter, error)
+	// Listener, if set, is used instead of listening on
+	// cfg.Web.ListenAddress (tests and the demo use port 0).
+	Listener net.Listener
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// StepInterval is how often the policy is evaluated (default 1s). It
+	// is also evaluated at once after each new sample.
+	StepInterval time.Duration
+	// OnReady, if set, is called once, when the daemon is ready, with the
+	// address it serves HTTP on.
+	OnReady func(addr net.Addr)
+}
+
+// Daemon is a running leakwatch.
+type Daemon struct {
+	opts     Options
+	cfg      atomic.Pointer[config.Config]
+	log      *slog.Logger
+	now      func() time.Time
+	model    *cluster.Model
+	act      *actuator.Actuator
+	audit    *audit.Log
+	counts   counters
+	follower *follow.Follower
+	recv     *syslogrecv.Receiver
+	ready    atomic.Bool
+	started  time.Time
+	loadedAt atomic.Int64
+	wake     chan struct{}
+	lock     *control.Lock
+	// restarter is swapped on reload, so new SSH settings apply at once.
+	restarter swapRestarter
+}
+
+// swapRestarter is a Restarter whose implementation can be replaced.
+type swapRestarter struct {
+	mu sync.Mutex
+	r  actuator.Restarter
+}
+
+func (s *swapRestarter) set(r actuator.Restarter) {
+	s.mu.Lock()
+	s.r = r
+	s.mu.Unlock()
+}
+
+func (s *swapRestarter) Restart(ctx context.Context, bridge string) (string, error) {
+	s.mu.Lock()
+	r := s.r
+	s.mu.Unlock()
+	return r.Restart(ctx, bridge)
+}
+
+// Run runs leakwatch until ctx is done, then shuts down gracefully: the
+// inputs stop and save their offsets, the HTTP server drains, and the audit
+// log and ledger are closed. It returns the first error that stopped it.
+func Run(ctx context.Context, opts Options) error {
+	d, err := newDaemon(opts)
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	return d.run(ctx)
+}
+
+func newDaemon(opts Options) (*Daemon, error) {
+	cfg := opts.Config
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.StepInterval <= 0 {
+		opts.StepInterval = time.Second
+	}
+	d := &Daemon{opts: opts, log: opts.Logger, now: opts.Now, started: opts.Now(), wake: make(chan struct{}, 1)}
+	d.cfg.Store(cfg)
+	d.loadedAt.Store(d.started.UnixNano())
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("state_dir: %w", err)
+	}
+	lock, err := control.Acquire(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	d.lock = lock
+	ok := false
+	defer func() {
+		if !ok {
+			d.close()
+		}
+	}()
+	if d.model, err = cluster.New(cfg.ModelOptions()); err != nil {
+		return nil, fmt.Errorf("inventory: %w", err)
+	}
+	led, err := ledger.Load(cfg.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("restart ledger: %w (move the file aside only after reading it: it records past restarts and breakers)", err)
+	}
+	if d.audit, err = audit.Open(cfg.Audit.File); err != nil {
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	restarter, err := opts.NewRestarter(cfg)
+	if err != nil {
+		return nil, err
+	}
+	d.restarter.set(restarter)
+	d.act, err = actuator.New(actuator.Options{
+		Config: cfg.PolicyConfig(), Ledger: led, Audit: d.audit, Restarter: &d.restarter,
+		Logger: d.log.With("component", "policy"), Clock: d.now,
+	}, d.now())
+	if err != nil {
+		return nil, err
+	}
+	if f := cfg.Inputs.Files; len(f.Paths) > 0 {
+		d.follower, err = follow.New(follow.Config{
+			Patterns: f.Paths, StateDir: cfg.StateDir, StartAt: f.StartAt, PollInterval: f.PollInterval,
+			MaxLineBytes: f.MaxLineBytes, Poll: f.PollOnly,
+		}, d.log.With("component", "follow"))
+		if err != nil {
+			return nil, fmt.Errorf("inputs.files: %w", err)
+		}
+	}
+	if s := cfg.Inputs.Syslog; s.UDPAddress != "" || s.TCPAddress != "" {
+		rc := syslogrecv.Config{UDPAddress: s.UDPAddress, TCPAddress: s.TCPAddress,
+			MaxMessageSize: s.MaxMessageSize, MaxConnections: s.MaxConnections}
+		for _, src := range s.AllowedSources {
+			p, _ := config.ParseSource(src) // validated at load
+			rc.AllowedSources = append(rc.AllowedSources, p)
+		}
+		if d.recv, err = syslogrecv.New(rc, d.log.With("component", "syslog")); err != nil {
+			return nil, fmt.Errorf("inputs.syslog: %w", err)
+		}
+		if err := d.recv.Listen(); err != nil {
+			return nil, fmt.Errorf("inputs.syslog: %w", err)
+		}
+	}
+	if d.follower == nil && d.recv == nil {
+		d.log.Warn("no input configured: set inputs.files.paths or inputs.syslog; leakwatch will see nothing")
+	}
+	ok = true
+	return d, nil
+}
+
+func (d *Daemon) close() {
+	if d.audit != nil {
+		d.audit.Close()
+	}
+	if d.lock != nil {
+		d.lock.Release()
+	}
+}
+
+func (d *Daemon) run(ctx context.Context) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	fail := func(err error) { cancel(err) }
+	cfg := d.cfg.Load()
+	loc := cfg.Location()
+	notify := func() {
+		select {
+		case d.wake <- struct{}{}:
+		default:
+		}
+	}
+
+	var caughtUp <-chan struct{}
+	if d.follower != nil {
+		fd := newFeeder(SourceFiles, loc, d.model, &d.counts, d.log, d.now, notify)
+		caughtUp = d.follower.CaughtUp()
+		wg.Go(func() {
+			if err := d.follower.Run(ctx, func(l follow.Line) { fd.feed(l.Data, l.Path) }); err != nil && ctx.Err() == nil {
+				fail(fmt.Errorf("file follower: %w", err))
+			}
+		})
+	}
+	if d.recv != nil {
+		sd := newFeeder(SourceSyslog, loc, d.model, &d.counts, d.log, d.now, notify)
+		wg.Go(func() {
+			if err := d.recv.Run(ctx, func(m syslogrecv.Message) { sd.feed(m.Data, m.Source.String()) }); err != nil && ctx.Err() == nil {
+				fail(fmt.Errorf("syslog receiver: %w", err))
+			}
+		})
+	}
+
+	reg := exporter.NewRegistry(d.State)
+	handler := web.NewHandler(web.Options{Provider: d.State, Registry: reg, AuditFile: cfg.Audit.File,
+		Logger: d.log.With("component", "web"), Now: d.now})
+	l := d.opts.Listener
+	if l == nil {
+		var err error
+		if l, err = net.Listen("tcp", cfg.Web.ListenAddress); err != nil {
+			return fmt.Errorf("web.listen_address: %w", err)
+		}
+	}
+	addr := l.Addr()
+	wg.Go(func() {
+		if err := web.ServeListener(ctx, l, handler, cfg.Web.ConfigFile, d.log.With("component", "web")); err != nil && ctx.Err() == nil {
+			fail(fmt.Errorf("http server: %w", err))
+		}
+	})
+	d.log.Info("leakwatch running", "listen", addr.String(), "mode", cfg.Policy.Mode,
+		"files", cfg.Inputs.Files.Paths, "syslog_udp", cfg.Inputs.Syslog.UDPAddress, "syslog_tcp", cfg.Inputs.Syslog.TCPAddress)
+
+	wg.Go(func() { d.policyLoop(ctx) })
+	wg.Go(func() { d.readyWatch(ctx, caughtUp, addr) })
+
+	hup := make(chan os.Signal, 1)
+	if d.opts.Reload != nil {
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+	}
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-hup:
+			d.reload()
+		}
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	d.log.Info("leakwatch stopped")
+	return nil
+}
+
+// readyWatch marks the daemon ready once the file inputs have caught up
+// (the receiver's sockets are open before Run).
+func (d *Daemon) readyWatch(ctx context.Context, caughtUp <-chan struct{}, addr net.Addr) {
+	if caughtUp != nil {
+		select {
+		case <-caughtUp:
+		case <-ctx.Done():
+			return
+		}
+	}
+	d.ready.Store(true)
+	d.log.Info("ready: inputs open and caught up")
+	if d.opts.OnReady != nil {
+		d.opts.OnReady(addr)
+	}
+}
+
+// policyLoop evaluates the policy every StepInterval and after new samples,
+// and serves the requests of `leakwatch reset` and `leakwatch restart`.
+func (d *Daemon) policyLoop(ctx context.Context) {
+	t := time.NewTicker(d.opts.StepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-d.wake:
+		}
+		if !d.ready.Load() {
+			continue // never act on a half-read history
+		}
+		now := d.now()
+		if _, err := d.act.Step(ctx, d.model.Snapshot(now), now); err != nil && ctx.Err() == nil {
+			d.log.Error("policy step", "err", err)
+		}
+		d.serveRequests(ctx)
+	}
+}
+
+// serveRequests carries out the requests that `leakwatch reset` and
+// `leakwatch restart` leave in the state directory while the daemon runs:
+// the daemon is the only writer of the ledger.
+func (d *Daemon) serveRequests(ctx context.Context) {
+	cfg := d.cfg.Load()
+	for _, req := range control.Pending(cfg.StateDir, d.log) {
+		now := d.now()
+		resp := control.Response{ID: req.ID}
+		switch req.Kind {
+		case control.KindReset:
+			was, err := d.act.ResetBreaker(req.Bridge, now)
+			switch {
+			case err != nil:
+				resp.Message = err.Error()
+			case was:
+				resp.OK, resp.Message = true, "breaker of "+req.Bridge+" reset: automatic action resumes"
+			default:
+				resp.OK, resp.Message = true, "breaker of "+req.Bridge+" was not tripped"
+			}
+		case control.KindRestart:
+			resp = d.restartRequest(ctx, req, now)
+		default:
+			resp.Message = fmt.Sprintf("unknown request kind %q", req.Kind)
+		}
+		if err := control.Respond(cfg.StateDir, resp); err != nil {
+			d.log.Error("answering a control request", "id", req.ID, "err", err)
+		}
+	}
+}
+
+func (d *Daemon) restartRequest(ctx context.Context, req control.Request, now time.Time) control.Response {
+	snap := d.model.Snapshot(now)
+	return control.Restart(ctx, d.act, snap, req, now)
+}
+
+// reload reads the configuration again. A bad one is refused and the old
+// one stays in force. The restart policy, the restarter (SSH settings and
+// credentials) and the log level apply at once; inputs, inventory, model,
+// web and state_dir need a restart, which the log says.
+func (d *Daemon) reload() {
+	old := d.cfg.Load()
+	cfg, err := d.opts.Reload()
+	if err != nil {
+		d.log.Error("config reload refused; keeping the running config", "err", err)
+		return
+	}
+	restarter, err := d.opts.NewRestarter(cfg)
+	if err != nil {
+		d.log.Error("config reload refused; keeping the running config", "err", err)
+		return
+	}
+	if err := d.act.SetConfig(cfg.PolicyConfig(), d.now()); err != nil {
+		d.log.Error("config reload refused; keeping the running config", "err", err)
+		return
+	}
+	d.restarter.set(restarter)
+	if d.opts.LevelVar != nil {
+		_ = d.opts.LevelVar.UnmarshalText([]byte(cfg.Log.Level))
+	}
+	for _, k := range restartOnly(old, cfg) {
+		d.log.Warn("config key changed but needs a restart of leakwatch to take effect", "key", k)
+	}
+	d.cfg.Store(cfg)
+	d.loadedAt.Store(d.now().UnixNano())
+	d.log.Info("config reloaded", "file", cfg.File, "mode", cfg.Policy.Mode)
+}
+
+func restartOnly(a, b *config.Config) []string {
+	var out []string
+	if fmt.Sprint(a.Inputs) != fmt.Sprint(b.Inputs) {
+		out = append(out, "inputs")
+	}
+	if fmt.Sprint(a.Inventory.CallBridges) != fmt.Sprint(b.Inventory.CallBridges) || len(a.Inventory.WebBridges) != len(b.Inventory.WebBridges) {
+		out = append(out, "inventory")
+	} else {
+		for i := range a.Inventory.WebBridges {
+			x, y := a.Inventory.WebBridges[i], b.Inventory.WebBridges[i]
+			if x.Name != y.Name || fmt.Sprint(x.Hosts) != fmt.Sprint(y.Hosts) || x.SessionLimit != y.SessionLimit {
+				out = append(out, "inventory")
+				break
+			}
+		}
+	}
+	if a.Model != b.Model {
+		out = append(out, "model")
+	}
+	if a.Web != b.Web {
+		out = append(out, "web")
+	}
+	if a.StateDir != b.StateDir {
+		out = append(out, "state_dir")
+	}
+	if a.Timezone != b.Timezone {
+		out = append(out, "timezone")
+	}
+	if a.Audit != b.Audit {
+		out = append(out, "audit")
+	}
+	return out
+}
+
+// State assembles the status picture at this moment. It is the Provider of
+// the metrics collector and the web pages.
+func (d *Daemon) State() status.State {
+	now := d.now()
+	cfg := d.cfg.Load()
+	st := status.State{
+		Now:          now,
+		Cluster:      d.model.Snapshot(now),
+		Policy:       d.act.Status(),
+		Lines:        d.counts.linesBySource(),
+		Stats:        map[string]uint64{"webbridge": d.counts.wbStats.Load(), "callbridge": d.counts.cbStats.Load()},
+		Malformed:    map[string]uint64{"webbridge": d.counts.wbMalformed.Load(), "callbridge": d.counts.cbMalformed.Load()},
+		Ready:        d.ready.Load(),
+		Started:      d.started,
+		ConfigFile:   cfg.File,
+		ConfigLoaded: time.Unix(0, d.loadedAt.Load()),
+	}
+	if d.follower != nil {
+		fs := d.follower.Stats()
+		in := status.Input{Source: SourceFiles, Up: fs.Up, Errors: fs.Errors,
+			Detail: fmt.Sprintf("%d files open, following %v", fs.OpenFiles, cfg.Inputs.Files.Paths)}
+		if !fs.Watching {
+			in.Detail += " (polling)"
+		}
+		st.Inputs = append(st.Inputs, in)
+	}
+	if d.recv != nil {
+		rs := d.recv.Stats()
+		udp, tcp := d.recv.Addrs()
+		detail := "listening on"
+		if udp != nil {
+			detail += " udp " + udp.String()
+		}
+		if tcp != nil {
+			detail += " tcp " + tcp.String()
+		}
+		st.Inputs = append(st.Inputs, status.Input{Source: SourceSyslog, Up: true, Errors: rs.Rejected,
+			Detail: fmt.Sprintf("%s; %d connections open", detail, rs.OpenConnections)})
+		st.SyslogSenders = rs.Accepted
+	}
+	return st
+}

@@ -1,0 +1,103 @@
+package daemon
+
+import (
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/leakwatch/leakwatch/internal/cluster"
+	"github.com/leakwatch/leakwatch/internal/logline"
+)
+
+// Input sources, as the source label of leakwatch_lines_total.
+const (
+	SourceFiles  = "files"
+	SourceSyslog = "syslog"
+)
+
+// counters are the line counts behind leakwatch_lines_total and friends.
+type counters struct {
+	lines          sync.Map // source -> *atomic.Uint64
+	wbStats        atomic.Uint64
+	cbStats        atomic.Uint64
+	wbMalformed    atomic.Uint64
+	cbMalformed    atomic.Uint64
+	droppedCap     atomic.Uint64
+	lastSample     atomic.Int64 // unix nanos of the last applied sample
+	malformedLogAt atomic.Int64 // unix nanos of the last malformed-line log
+}
+
+func (c *counters) addLine(source string) {
+	v, ok := c.lines.Load(source)
+	if !ok {
+		v, _ = c.lines.LoadOrStore(source, new(atomic.Uint64))
+	}
+	v.(*atomic.Uint64).Add(1)
+}
+
+func (c *counters) linesBySource() map[string]uint64 {
+	out := map[string]uint64{}
+	c.lines.Range(func(k, v any) bool {
+		out[k.(string)] = v.(*atomic.Uint64).Load()
+		return true
+	})
+	return out
+}
+
+// feeder parses one input's lines into the model. Each input has its own,
+// since a parser keeps the year-inference reference of its stream; it is
+// not safe for concurrent use, and its input calls it from one goroutine.
+type feeder struct {
+	source  string
+	parser  *logline.Parser
+	line    logline.Line
+	model   *cluster.Model
+	counts  *counters
+	logger  *slog.Logger
+	notify  func()
+	nowFunc func() time.Time
+}
+
+func newFeeder(source string, loc *time.Location, model *cluster.Model, counts *counters, logger *slog.Logger, now func() time.Time, notify func()) *feeder {
+	return &feeder{source: source, parser: logline.NewParser(loc, now()), model: model, counts: counts,
+		logger: logger, notify: notify, nowFunc: now}
+}
+
+// feed handles one line (without its newline). name says where it came
+// from (a file path or a sender address) for logs.
+func (f *feeder) feed(data []byte, name string) {
+	f.counts.addLine(f.source)
+	l := &f.line
+	switch f.parser.Parse(data, l) {
+	case logline.WebBridgeStats:
+		f.counts.wbStats.Add(1)
+	case logline.CallBridgeStats:
+		f.counts.cbStats.Add(1)
+	case logline.Malformed:
+		if l.MalformedKind == "webbridge" {
+			f.counts.wbMalformed.Add(1)
+		} else {
+			f.counts.cbMalformed.Add(1)
+		}
+		// At most one log line a second: a broken sender must not flood
+		// the log; the counter has the full count.
+		now := f.nowFunc().UnixNano()
+		if last := f.counts.malformedLogAt.Load(); now-last >= int64(time.Second) && f.counts.malformedLogAt.CompareAndSwap(last, now) {
+			f.logger.Warn("malformed stats line rejected", "source", f.source, "from", name,
+				"kind", l.MalformedKind, "reason", l.Reason, "host", string(l.Host))
+		}
+		return
+	default:
+		return
+	}
+	switch f.model.Observe(l) {
+	case cluster.Applied:
+		f.counts.lastSample.Store(l.Time.UnixNano())
+		if f.notify != nil {
+			f.notify()
+		}
+	case cluster.DroppedCap:
+		f.counts.droppedCap.Add(1)
+	}
+}

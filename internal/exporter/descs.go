@@ -1,0 +1,119 @@
+package exporter
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// metric is one family the collector exports.
+type metric struct {
+	name, help string
+	desc       *prometheus.Desc
+	typ        prometheus.ValueType
+}
+
+func gauge(name, help string, labels ...string) metric {
+	return metric{name, help, prometheus.NewDesc(name, help, labels, nil), prometheus.GaugeValue}
+}
+
+func counter(name, help string, labels ...string) metric {
+	return metric{name, help, prometheus.NewDesc(name, help, labels, nil), prometheus.CounterValue}
+}
+
+// Help texts speak to an operator reading /metrics or a Grafana tooltip:
+// they give the unit, what an absent series means, and where a value comes
+// from.
+var (
+	wbSessions = gauge("cms_webbridge_sessions",
+		"Active sessions the Web Bridge 2 reported in its last Stats line, leaked ones included. Absent while the Web Bridge is stale (no report within stale_after) or has never reported.",
+		"webbridge")
+	wbLimit = gauge("cms_webbridge_session_limit",
+		"Session limit of the Web Bridge (149 on Web Bridge 2 unless configured). At the limit no new browser user can log in or join. Present for every known Web Bridge, reporting or not.",
+		"webbridge")
+	wbConnections = counter("cms_webbridge_connections_total",
+		"Cumulative connection counter (c:) from the Web Bridge's last Stats line; undocumented by Cisco, it restarts from zero when the Web Bridge restarts. Absent while stale.",
+		"webbridge")
+	wbDisconnections = counter("cms_webbridge_disconnections_total",
+		"Cumulative disconnection counter (d:) from the Web Bridge's last Stats line; undocumented by Cisco, it restarts from zero when the Web Bridge restarts. Absent while stale.",
+		"webbridge")
+	wbLastReport = gauge("cms_webbridge_last_report_timestamp_seconds",
+		"Unix time in seconds of the Web Bridge's last Stats line. Kept while the Web Bridge is stale so that time() minus it shows how long it has been silent; absent if it never reported.",
+		"webbridge")
+	wbLeak = gauge("cms_webbridge_leaked_sessions_lower_bound",
+		"Sessions this Web Bridge has provably leaked (bug CSCvt73723): its sessions minus the sum of every Call Bridge's CMA peak over a report period covering the sample. A proven minimum, never an overestimate. Absent when it cannot be proven (stale or incomplete data).",
+		"webbridge")
+
+	cbCMA = gauge("cms_callbridge_cma_sessions",
+		"CMA sessions active on the Call Bridge in its last STATS line (the X of \"CMA\": \"X/Y\"): Web Bridge, CMA desktop and CMA iOS clients. Absent while the Call Bridge is stale or has never reported.",
+		"callbridge")
+	cbCMAPeak = gauge("cms_callbridge_cma_sessions_peak",
+		"Peak of CMA sessions on the Call Bridge over the 5 minutes before its last STATS line (the Y of \"CMA\": \"X/Y\"). Absent while stale.",
+		"callbridge")
+	cbLegs = gauge("cms_callbridge_call_legs",
+		"Call legs active on the Call Bridge in its last STATS line. Absent while stale, or when the line had no callLegs.",
+		"callbridge")
+	cbLegsPeak = gauge("cms_callbridge_call_legs_peak",
+		"Peak of call legs on the Call Bridge over the 5 minutes before its last STATS line. Absent while stale, or when the line had no callLegs.",
+		"callbridge")
+	cbLastReport = gauge("cms_callbridge_last_report_timestamp_seconds",
+		"Unix time in seconds of the Call Bridge's last STATS line (sent every 5 minutes since CMS 2.8). Kept while stale so that time() minus it shows how long it has been silent; absent if it never reported.",
+		"callbridge")
+
+	clEstimate = gauge("cms_cluster_leaked_sessions_estimate",
+		"Estimated leaked Web Bridge sessions in the cluster: the sum of Web Bridge sessions minus the sum of Call Bridge CMA sessions on the latest reports. Absent when cms_cluster_leak_estimate_valid is 0.")
+	clBound = gauge("cms_cluster_leaked_sessions_lower_bound",
+		"Leaked Web Bridge sessions the cluster provably holds: a timing-robust minimum using the Call Bridges' CMA peaks, never an overestimate. Absent while the estimate is invalid or no Web Bridge sample is yet covered by every Call Bridge's report period.")
+	clValid = gauge("cms_cluster_leak_estimate_valid",
+		"1 when every known Web Bridge and Call Bridge has reported recently enough for the cluster leak estimate to mean something, 0 when a component is stale or missing (the estimate is then unknown and automatic restarts are blocked).")
+
+	lines = counter("leakwatch_lines_total",
+		"Log lines leakwatch read, by input source.",
+		"source")
+	statsLines = counter("leakwatch_stats_lines_total",
+		"Statistics lines parsed, by kind (webbridge Stats lines, callbridge STATS lines).",
+		"kind")
+	malformed = counter("leakwatch_malformed_lines_total",
+		"Lines that looked like statistics lines but could not be parsed, by kind; they are ignored. A rise points at a changed CMS log format.",
+		"kind")
+	inputUp = gauge("leakwatch_input_up",
+		"1 when the input (log files or syslog receiver) is working, 0 when it is down and statistics from behind it are lost.",
+		"source")
+	inputErrors = counter("leakwatch_input_errors_total",
+		"Input errors by source and reason (e.g. permission_denied, source_not_allowed, too_large).",
+		"source", "reason")
+	syslogSenders = counter("leakwatch_syslog_messages_total",
+		"Syslog messages accepted, by sender address (at most 1024 addresses, then sender=\"other\").",
+		"sender")
+	dropped = counter("leakwatch_discovery_dropped_lines_total",
+		"Statistics lines dropped because they came from hosts beyond the discovery cap; such hosts are not monitored. Raise the cap or list the bridges in the inventory.")
+	auditErrors = counter("leakwatch_audit_write_errors_total",
+		"Audit log entries that could not be written (disk full, permissions). Decisions and restarts are then missing from the audit trail.")
+	ready = gauge("leakwatch_ready",
+		"1 once the inputs are open and the first catch-up is done, 0 before.")
+	configLoaded = gauge("leakwatch_config_loaded_timestamp_seconds",
+		"Unix time in seconds when the configuration in force was loaded (at start or on the last successful reload).")
+
+	restarts = counter("leakwatch_restarts_total",
+		"Web Bridge restarts by leakwatch since this process started, by result: ok (the command returned without error), failed (the command could not be sent or failed), interrupted (leakwatch stopped mid-restart; whether it ran is unknown).",
+		"webbridge", "result")
+	lastRestart = gauge("leakwatch_last_restart_timestamp_seconds",
+		"Unix time in seconds when the Web Bridge's latest recorded restart started (one in progress included). Absent if the restart record has none.",
+		"webbridge")
+	blocked = gauge("leakwatch_restart_blocked",
+		"1 with the reason (the policy's first guard that fails, e.g. outside_window, cooldown, stale, observe_mode) that keeps leakwatch from restarting the Web Bridge now; 0 with reason=\"none\" when the policy orders a restart now. Absent before the first decision.",
+		"webbridge", "reason")
+	breaker = gauge("leakwatch_breaker_tripped",
+		"1 when the Web Bridge's circuit breaker is tripped: automatic restarts of it stopped (it did not recover, failed to restart, or needed restarts too often) until an operator runs leakwatch reset. 0 otherwise.",
+		"webbridge")
+	inFlight = gauge("leakwatch_restart_in_progress",
+		"1 while a Web Bridge restart is in progress (at most one at a time), 0 otherwise.")
+	mode = gauge("leakwatch_mode",
+		"Policy mode: 1 for the mode in force, 0 for the other. observe decides and reports but never restarts; enforce restarts Web Bridges when every guard holds.",
+		"mode")
+)
+
+// all lists every family the collector may export, for Describe.
+var all = []metric{
+	wbSessions, wbLimit, wbConnections, wbDisconnections, wbLastReport, wbLeak,
+	cbCMA, cbCMAPeak, cbLegs, cbLegsPeak, cbLastReport,
+	clEstimate, clBound, clValid,
+	lines, statsLines, malformed, inputUp, inputErrors, syslogSenders, dropped, auditErrors, ready, configLoaded,
+	restarts, lastRestart, blocked, breaker, inFlight, mode,
+}

@@ -1,0 +1,295 @@
+package web
+
+import (
+	"embed"
+	"fmt"
+	"html/template"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/leakwatch/leakwatch/internal/audit"
+	"github.com/leakwatch/leakwatch/internal/policy"
+	"github.com/leakwatch/leakwatch/internal/status"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+var pageTemplate = template.Must(template.ParseFS(templateFS, "templates/status.html"))
+
+// timeLayout is how the page prints times, in the State's zone.
+const timeLayout = "2006-01-02 15:04:05 MST"
+
+// page is what templates/status.html renders. Every value is ready to print:
+// the template makes no decision beyond showing or hiding a block.
+type page struct {
+	Now         string
+	Mode        string
+	ModeText    string
+	ModeClass   string
+	WhatIf      bool
+	Ready       bool
+	Started     string
+	ConfigFile  string
+	Loaded      string
+	InFlight    string
+	Cluster     clusterView
+	WebBridges  []webBridgeRow
+	CallBridges []callBridgeRow
+	Audit       []auditRow
+	AuditFile   string
+	AuditError  string
+	Inputs      []inputRow
+	Counters    []counterRow
+}
+
+type clusterView struct {
+	Sessions, CMAActive, CMAPeak int64
+	Valid                        bool
+	// Estimate and Bound are numbers or "unknown".
+	Estimate, Bound string
+	// Why says in words why the estimate is valid or not.
+	Why string
+}
+
+type webBridgeRow struct {
+	Name, Hosts string
+	// Sessions is "120 / 149" or "—"; Pct is the bar's width in percent.
+	Sessions string
+	HasBar   bool
+	Pct      int
+	BarClass string
+	Leak     string
+	Age      string
+	AgeClass string
+	Verdict  string
+	Class    string
+	// LastRestart is "last restart 5m ago: ok", or "" if none on record.
+	LastRestart string
+}
+
+type callBridgeRow struct {
+	Name, Hosts, CMA, CallLegs, Age, AgeClass string
+}
+
+type auditRow struct {
+	Time, Age, Event, Bridge, Text, Class string
+}
+
+type inputRow struct {
+	Source, Detail, Errors string
+	Up                     bool
+}
+
+type counterRow struct {
+	Name  string
+	Value uint64
+}
+
+// buildPage turns a State and the audit tail (newest first) into the page.
+func buildPage(st status.State, entries []audit.Entry, auditFile string, auditErr error) page {
+	now, loc := st.Now, st.Now.Location()
+	p := page{
+		Now:        st.Now.Format(timeLayout),
+		Mode:       strings.ToUpper(string(st.Policy.Mode)),
+		WhatIf:     st.Policy.WhatIf,
+		Ready:      st.Ready,
+		Started:    when(st.Started, now),
+		ConfigFile: st.ConfigFile,
+		Loaded:     when(st.ConfigLoaded, now),
+		Cluster:    clusterOf(st),
+		AuditFile:  auditFile,
+	}
+	switch st.Policy.Mode {
+	case policy.ModeEnforce:
+		p.ModeText, p.ModeClass = "leakwatch restarts a Web Bridge when every guard holds", classAct
+	case policy.ModeObserve:
+		p.ModeText, p.ModeClass = "leakwatch never restarts anything; it shows what it would do", classInfo
+	default:
+		p.Mode, p.ModeText, p.ModeClass = "UNKNOWN", "the restart policy has not reported its mode", classMuted
+	}
+	if f := st.Policy.InFlight; f != nil {
+		p.InFlight = fmt.Sprintf("Restart of %s in progress since %s (%s).", f.Bridge, f.Started.In(loc).Format("15:04:05"), age(now, f.Started))
+	}
+	for _, b := range mergeBridges(st) {
+		p.WebBridges = append(p.WebBridges, webBridgeRowOf(b, st))
+	}
+	for _, cb := range st.Cluster.CallBridges {
+		r := callBridgeRow{Name: cb.Name, Hosts: strings.Join(cb.Hosts, ", "), CMA: "—", CallLegs: "—"}
+		r.Age, r.AgeClass = reportAge(cb.Seen, cb.Stale, cb.LastSeen, now)
+		if cb.Seen {
+			r.CMA = fmt.Sprintf("%d / %d", cb.Sample.CMA.Current, cb.Sample.CMA.Peak)
+			if cb.Sample.HasCallLegs {
+				r.CallLegs = fmt.Sprintf("%d / %d", cb.Sample.CallLegs.Current, cb.Sample.CallLegs.Peak)
+			}
+		}
+		p.CallBridges = append(p.CallBridges, r)
+	}
+	for _, e := range entries {
+		p.Audit = append(p.Audit, auditRowOf(e, now, loc))
+	}
+	if auditErr != nil {
+		p.AuditError = auditErr.Error()
+	}
+	for _, in := range st.Inputs {
+		p.Inputs = append(p.Inputs, inputRow{Source: in.Source, Up: in.Up, Detail: in.Detail, Errors: countsText(in.Errors)})
+	}
+	p.Counters = countersOf(st)
+	return p
+}
+
+func clusterOf(st status.State) clusterView {
+	l := st.Cluster.Leak
+	c := clusterView{Sessions: l.Sessions, CMAActive: l.CMAActive, CMAPeak: l.CMAPeak, Valid: l.Valid, Estimate: "unknown", Bound: "unknown"}
+	if !l.Valid {
+		c.Why = "unknown: " + l.Reason
+		if l.Reason == "" {
+			c.Why = "unknown: not every component has reported"
+		}
+		return c
+	}
+	c.Estimate = strconv.FormatInt(l.Estimate, 10)
+	c.Why = "valid: every Web Bridge and Call Bridge reported recently"
+	if l.BoundKnown {
+		c.Bound = strconv.FormatInt(l.LowerBound, 10)
+	} else {
+		c.Bound = "unknown (no Web Bridge sample inside every Call Bridge's report period yet)"
+	}
+	return c
+}
+
+func webBridgeRowOf(b bridge, st status.State) webBridgeRow {
+	wb := b.WebBridge
+	r := webBridgeRow{Name: b.Name, Hosts: strings.Join(wb.Hosts, ", "), Sessions: "—", Leak: "unknown"}
+	r.Verdict, r.Class = verdict(b.Policy, st.Policy.InFlight, st.Now.Location())
+	if last := b.Policy.LastRestart; !last.Started.IsZero() {
+		result := string(last.Result)
+		if result == "" {
+			result = "in progress"
+		}
+		r.LastRestart = fmt.Sprintf("last restart %s: %s", age(st.Now, last.Started), result)
+	}
+	if !b.InCluster {
+		r.Age, r.AgeClass = "not in the cluster any more", classMuted
+		if b.Policy.Reason == "" && !b.Policy.Breaker.Tripped {
+			r.Verdict, r.Class = "not monitored: kept only in the restart record", classMuted
+		}
+		return r
+	}
+	r.Age, r.AgeClass = reportAge(wb.Seen, wb.Stale, wb.LastSeen, st.Now)
+	if wb.Seen {
+		r.Sessions = fmt.Sprintf("%d / %d", wb.Sessions, wb.Limit)
+		if wb.Limit > 0 {
+			r.HasBar = true
+			r.Pct = int(min(100, max(0, wb.Sessions*100/wb.Limit)))
+			r.BarClass = barClass(wb.Sessions, wb.Limit, wb.Stale)
+		}
+	}
+	if wb.LeakKnown {
+		r.Leak = fmt.Sprintf("≥ %d", wb.LeakLowerBound)
+	}
+	return r
+}
+
+// barClass colours a session bar by the headroom left: red from 90 % of
+// the limit, amber from 75 %, grey when the figure is stale.
+func barClass(sessions, limit int64, stale bool) string {
+	switch {
+	case stale:
+		return classMuted
+	case sessions*10 >= limit*9:
+		return classCrit
+	case sessions*4 >= limit*3:
+		return classWarn
+	}
+	return classOK
+}
+
+// reportAge says how old a component's last report is.
+func reportAge(seen, stale bool, last, now time.Time) (string, string) {
+	switch {
+	case !seen:
+		return "never reported", classWarn
+	case stale:
+		return "stale: " + age(now, last), classWarn
+	}
+	return age(now, last), classOK
+}
+
+func auditRowOf(e audit.Entry, now time.Time, loc *time.Location) auditRow {
+	r := auditRow{Time: e.Time.In(loc).Format(timeLayout), Age: age(now, e.Time),
+		Event: strings.ReplaceAll(string(e.Event), "_", " "), Bridge: e.Bridge}
+	var parts []string
+	add := func(s string) {
+		if s != "" {
+			parts = append(parts, s)
+		}
+	}
+	switch e.Event {
+	case audit.EventDecision:
+		add(strings.ReplaceAll(e.Decision, "_", " "))
+		add(e.Detail)
+	case audit.EventRestartFinished, audit.EventRestartInterrupted:
+		add("result " + e.Result)
+		add(e.Detail)
+		add(e.Error)
+	default:
+		add(e.Reason)
+		add(e.Detail)
+		add(e.Error)
+	}
+	if e.Forced {
+		add("forced")
+	}
+	if e.Emergency {
+		add("emergency")
+	}
+	r.Text = strings.Join(parts, ": ")
+	switch {
+	case e.Event == audit.EventBreakerTripped || e.Event == audit.EventForceRefused || e.Result == "failed" || e.Result == "interrupted":
+		r.Class = classCrit
+	case e.Event == audit.EventRestartStarted || e.Event == audit.EventRestartFinished || e.Decision == "restart":
+		r.Class = classAct
+	case e.Event == audit.EventRecovered:
+		r.Class = classOK
+	}
+	return r
+}
+
+func countersOf(st status.State) []counterRow {
+	var out []counterRow
+	add := func(prefix string, m map[string]uint64) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			out = append(out, counterRow{prefix + k, m[k]})
+		}
+	}
+	add("lines read from ", st.Lines)
+	add("stats lines: ", withKinds(st.Stats))
+	add("malformed stats lines: ", withKinds(st.Malformed))
+	out = append(out, counterRow{"lines dropped (discovery cap)", st.Cluster.Dropped},
+		counterRow{"audit entries lost", st.Policy.AuditErrors})
+	return out
+}
+
+// countsText prints error counts as "permission_denied 3, too_large 1".
+func countsText(m map[string]uint64) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// when prints t with its age, or "—" for the zero time.
+func when(t, now time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.In(now.Location()).Format(timeLayout) + " (" + age(now, t) + ")"
+}

@@ -1,0 +1,231 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leakwatch/leakwatch/internal/audit"
+	"github.com/leakwatch/leakwatch/internal/policy"
+	"github.com/leakwatch/leakwatch/internal/status"
+)
+
+func TestStatusPage(t *testing.T) {
+	resp, body := do(t, newTestHandler(t, realistic(), ""), "GET", "/")
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	for _, want := range []string{
+		`<meta http-equiv="refresh" content="10">`,
+		`<span class="mode">ENFORCE</span>`,
+		`href="/metrics"`, `href="/api/v1/status"`,
+		// Cluster summary: sums, unknown estimate and why.
+		`<div class="n">290</div>`, `17 / 22`,
+		`Estimate unknown: call bridge cb2 stale (last report 20m ago)`,
+		// wb1: bar at 80 % in amber, proven leak, fresh age, blocked verdict.
+		`<div class="fill warn" style="width: 80%">`, `120 / 149`, `≥ 40`, `42s ago`,
+		`restart blocked: outside window (next: Sat 02:00 CET)`,
+		// wb2: recovering; 20 % green bar.
+		`<div class="fill ok" style="width: 20%">`,
+		`restarting, waiting for recovery: restarted at 15:55`,
+		// wb3: stale, grey bar, breaker.
+		`stale: 14m ago`, `<div class="fill muted" style="width: 93%">`,
+		`breaker tripped: no sample within recover_timeout 15m showed the leak gone — run leakwatch reset wb3`,
+		// wb4 never seen, no decision; wbold only on record.
+		`last restart 5m ago: ok`,
+		`never reported`, `no decision yet`, `not in the cluster any more`,
+		`not monitored: kept only in the restart record`, `last restart 2d ago: failed`,
+		// Call Bridges.
+		`14 / 17`, `20 / 24`, `stale: 20m ago`,
+		// Inputs.
+		`<span class="down">DOWN</span>`, `bind 0.0.0.0:5514: address already in use`, `source_not_allowed 5, too_large 2`,
+		`No audit log configured.`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"<no value>", "ZgotmplZ", "<script", "src=", "<link", "http://", "https://", "<form"} {
+		if strings.Contains(body, bad) {
+			t.Errorf("page contains %q", bad)
+		}
+	}
+}
+
+// TestStatusPageEscapes: names come from syslog hostnames, which an
+// attacker on the network may choose; they must come out as text.
+func TestStatusPageEscapes(t *testing.T) {
+	st := realistic()
+	st.Cluster.WebBridges[0].Name = `<img onerror=alert(1)>`
+	st.Inputs[0].Detail = `"><b>x</b>`
+	_, body := do(t, newTestHandler(t, st, ""), "GET", "/")
+	if strings.Contains(body, "<img") || strings.Contains(body, "<b>x") {
+		t.Error("page renders markup from state strings")
+	}
+	if !strings.Contains(body, "&lt;img onerror=alert(1)&gt;") {
+		t.Error("page lacks the escaped name")
+	}
+}
+
+func TestStatusPageObserveMode(t *testing.T) {
+	st := realistic()
+	st.Policy.Mode = policy.ModeObserve
+	st.Policy.Bridges[0].Reason = policy.ReasonObserveMode
+	st.Policy.Bridges[0].Detail = "would restart (observe mode): proven leak 40 ≥ 20 since 14:00"
+	st.Ready = false
+	_, body := do(t, newTestHandler(t, st, ""), "GET", "/")
+	for _, want := range []string{`<span class="mode">OBSERVE</span>`, "never restarts anything",
+		"would restart (observe mode): proven leak 40", "Not ready"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+}
+
+func TestStatusPageEmptyState(t *testing.T) {
+	_, body := do(t, newTestHandler(t, status.State{Now: now}, ""), "GET", "/")
+	for _, want := range []string{"No Web Bridge known yet", "No Call Bridge known yet", "No input configured", "UNKNOWN"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "<no value>") {
+		t.Error("page contains <no value>")
+	}
+}
+
+func writeAudit(t *testing.T, entries []audit.Entry) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	log, err := audit.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if err := log.Write(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := log.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestStatusPageAuditTail(t *testing.T) {
+	var entries []audit.Entry
+	for i := range 30 {
+		entries = append(entries, audit.Entry{Time: ago(time.Duration(30-i) * time.Minute), Event: audit.EventDecision,
+			Bridge: "wb1", Decision: "hold", Reason: "outside_window", Detail: fmt.Sprintf("decision number %02d", i)})
+	}
+	entries = append(entries,
+		audit.Entry{Time: ago(20 * time.Second), Event: audit.EventRestartFinished, Bridge: "wb2", Result: "failed", Error: "ssh: handshake failed"},
+		audit.Entry{Time: ago(10 * time.Second), Event: audit.EventBreakerTripped, Bridge: "wb2", Reason: policy.TripRestartFailed, Detail: "restart command failed"})
+	_, body := do(t, newTestHandler(t, realistic(), writeAudit(t, entries)), "GET", "/")
+
+	// Newest first: the breaker, the failed restart, then decisions 29 down to 12.
+	order := []string{"restart_failed: restart command failed", "result failed: ssh: handshake failed"}
+	for i := 29; i >= 12; i-- {
+		order = append(order, fmt.Sprintf("decision number %02d", i))
+	}
+	last := -1
+	for _, want := range order {
+		i := strings.Index(body, want)
+		if i < 0 {
+			t.Fatalf("page lacks audit entry %q", want)
+		}
+		if i < last {
+			t.Errorf("audit entry %q out of order", want)
+		}
+		last = i
+	}
+	if strings.Contains(body, "decision number 11") {
+		t.Error("page shows more than 20 audit entries")
+	}
+	if !strings.Contains(body, `<td class="crit">breaker tripped</td>`) {
+		t.Error("breaker trip not marked critical")
+	}
+}
+
+func TestStatusPageAuditUnreadable(t *testing.T) {
+	dir := t.TempDir() // a directory cannot be read as a file
+	_, body := do(t, newTestHandler(t, realistic(), dir), "GET", "/")
+	if !strings.Contains(body, "Cannot read the audit log") {
+		t.Error("page does not say the audit log is unreadable")
+	}
+}
+
+func TestAPIStatus(t *testing.T) {
+	_, body := do(t, newTestHandler(t, realistic(), ""), "GET", "/api/v1/status")
+	var doc struct {
+		Time    string `json:"time"`
+		Cluster struct {
+			EstimateValid  bool   `json:"estimate_valid"`
+			InvalidReason  string `json:"invalid_reason"`
+			LeakEstimate   *int64 `json:"leak_estimate"`
+			LeakLowerBound *int64 `json:"leak_lower_bound"`
+		} `json:"cluster"`
+		WebBridges []map[string]any `json:"web_bridges"`
+		Counters   struct {
+			StatsLines     map[string]uint64 `json:"stats_lines"`
+			MalformedLines map[string]uint64 `json:"malformed_lines"`
+		} `json:"counters"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		t.Fatalf("decoding: %v\n%s", err, body)
+	}
+	if _, err := time.Parse(time.RFC3339, doc.Time); err != nil {
+		t.Errorf("time %q is not RFC 3339: %v", doc.Time, err)
+	}
+	if doc.Cluster.EstimateValid || doc.Cluster.LeakEstimate != nil || doc.Cluster.LeakLowerBound != nil || doc.Cluster.InvalidReason == "" {
+		t.Errorf("invalid estimate exported as %+v", doc.Cluster)
+	}
+	if !strings.Contains(body, `"leak_estimate": null`) {
+		t.Error("unknown estimate is not null")
+	}
+	if len(doc.WebBridges) != 5 {
+		t.Fatalf("%d web bridges, want 5 (4 in the cluster, 1 on record)", len(doc.WebBridges))
+	}
+	wb1, wb4, wbold := doc.WebBridges[0], doc.WebBridges[3], doc.WebBridges[4]
+	if wb1["leak_lower_bound"] != 40.0 || wb1["sessions"] != 120.0 {
+		t.Errorf("wb1 = %v", wb1)
+	}
+	if last, _ := wb1["last_report"].(string); !strings.HasPrefix(last, "2025-03-20T15:59:18+01:00") {
+		t.Errorf("wb1 last_report %v, want 2025-03-20T15:59:18+01:00", wb1["last_report"])
+	}
+	if wb4["sessions"] != nil || wb4["last_report"] != nil || wb4["leak_lower_bound"] != nil {
+		t.Errorf("never-seen wb4 has values: %v", wb4)
+	}
+	if wbold["in_cluster"] != false {
+		t.Errorf("wbold in_cluster = %v", wbold["in_cluster"])
+	}
+	if doc.Counters.StatsLines["callbridge"] != 300 || len(doc.Counters.MalformedLines) != 2 {
+		t.Errorf("counters = %+v", doc.Counters)
+	}
+}
+
+func TestAPIStatusValidEstimate(t *testing.T) {
+	st := realistic()
+	st.Cluster.Leak.Valid, st.Cluster.Leak.Estimate, st.Cluster.Leak.BoundKnown, st.Cluster.Leak.LowerBound = true, 113, true, 108
+	_, body := do(t, newTestHandler(t, st, ""), "GET", "/api/v1/status")
+	for _, want := range []string{`"leak_estimate": 113`, `"leak_lower_bound": 108`, `"estimate_valid": true`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("API lacks %s", want)
+		}
+	}
+}
+
+var snakeCase = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// TestAPIFieldNamesSnakeCase checks every JSON name of the document.
+func TestAPIFieldNamesSnakeCase(t *testing.T) {
+	for _, name := range jsonNames(t, apiStatus{}) {
+		if !snakeCase.MatchString(name) {
+			t.Errorf("JSON field %q is not snake_case", name)
+		}
+	}
+}

@@ -1,0 +1,86 @@
+package web
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/leakwatch/leakwatch/internal/actuator"
+	"github.com/leakwatch/leakwatch/internal/ledger"
+	"github.com/leakwatch/leakwatch/internal/policy"
+)
+
+// Classes name how alarming a line is; the page colours by them.
+const (
+	classOK    = "ok"    // healthy, nothing to do
+	classInfo  = "info"  // held back by an ordinary guard (window, cooldown, ...)
+	classWarn  = "warn"  // needs watching: stale data, leak building, restart running
+	classCrit  = "crit"  // needs a person: breaker tripped, restart failed
+	classAct   = "act"   // leakwatch acts now
+	classMuted = "muted" // nothing known yet
+)
+
+// verdict says in words what the policy thinks of one Web Bridge, and how
+// alarming that is. inFlight is the restart in progress, if any.
+func verdict(bs actuator.BridgeStatus, inFlight *ledger.Restart, loc *time.Location) (words, class string) {
+	detail := bs.Detail
+	if detail == "" {
+		detail = strings.ReplaceAll(string(bs.Reason), "_", " ")
+	}
+	switch {
+	case bs.Breaker.Tripped:
+		why := bs.Breaker.Detail
+		if why == "" {
+			why = strings.ReplaceAll(bs.Breaker.Reason, "_", " ")
+		}
+		return fmt.Sprintf("breaker tripped: %s — run leakwatch reset %s", why, bs.Name), classCrit
+	case inFlight != nil && inFlight.Bridge == bs.Name:
+		return "restarting now (since " + inFlight.Started.In(loc).Format("15:04:05") + ")", classWarn
+	case bs.Recovering:
+		return "restarting, waiting for recovery: " + detail, classWarn
+	}
+	switch bs.Reason {
+	case "":
+		return "no decision yet", classMuted
+	case policy.ReasonNone:
+		return detail, classAct
+	case policy.ReasonObserveMode:
+		return detail, classWarn
+	case policy.ReasonLeakBelowThreshold:
+		return "no restart needed: " + detail, classOK
+	case policy.ReasonNotSustained:
+		return "watching: " + detail, classWarn
+	case policy.ReasonStale, policy.ReasonDataInvalid, policy.ReasonLeakUnknown:
+		return "restart blocked: " + detail, classWarn
+	}
+	return "restart blocked: " + detail, classInfo
+}
+
+// age says how long ago t was, relative to now: "42s ago", "14m ago",
+// "3h12m ago", "5d ago".
+func age(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < 0:
+		return "in " + span(-d) + " (clock skew?)"
+	case d < time.Second:
+		return "just now"
+	}
+	return span(d) + " ago"
+}
+
+func span(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	case d < 48*time.Hour:
+		h := int(d / time.Hour)
+		if m := int(d%time.Hour) / int(time.Minute); m > 0 {
+			return fmt.Sprintf("%dh%02dm", h, m)
+		}
+		return fmt.Sprintf("%dh", h)
+	}
+	return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+}
