@@ -53,8 +53,6 @@ type Replayer struct {
 	// OnSample, if set, is called after every stats sample the model
 	// applied, with the sample's line and the replay's "now".
 	OnSample func(l *logline.Line, now time.Time)
-	// OnMalformed, if set, is called for every malformed stats line.
-	OnMalformed func(name string, l *logline.Line)
 }
 
 // New returns a Replayer feeding m. loc is the zone of timestamps without
@@ -228,9 +226,6 @@ func (r *Replayer) parse(b []byte) {
 			r.counts.MalformedWebBridge++
 		} else {
 			r.counts.MalformedCallBridge++
-		}
-		if r.OnMalformed != nil {
-			r.OnMalformed("", l)
 		}
 		return
 	default:
