@@ -1,0 +1,96 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/leakwatch/leakwatch/internal/actuator"
+	"github.com/leakwatch/leakwatch/internal/config"
+	"github.com/leakwatch/leakwatch/internal/policy"
+)
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestReloadOnSIGHUP reloads a good config, then refuses a bad one and
+// keeps running on the last good one, saying why.
+func TestReloadOnSIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "leakwatch.yaml")
+	write := func(s string) {
+		if err := os.WriteFile(file, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := "state_dir: " + filepath.Join(dir, "state") + "\npolicy:\n  windows: [\"Sat 02:00-04:00\"]\n"
+	write(base + "  threshold: 20\n")
+	cfg, err := config.Load(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuf
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := newDaemon(Options{Config: cfg, Listener: l,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		Reload: func() (*config.Config, error) { return config.Load(file, nil) },
+		NewRestarter: func(*config.Config) (actuator.Restarter, error) {
+			return noRestarter{t}, nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer d.close()
+		if err := d.run(ctx); err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	defer wg.Wait()
+	defer cancel()
+	waitFor(t, "ready", func() bool { return d.ready.Load() })
+
+	write(base + "  threshold: 35\n  mode: enforce\n")
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	// enforce without an inventory is refused: the old config stays.
+	waitFor(t, "refusal", func() bool { return strings.Contains(logs.String(), "config reload refused") })
+	if got := d.cfg.Load().Policy.Threshold; got != 20 {
+		t.Fatalf("threshold after a bad reload = %d, want the old 20", got)
+	}
+	if !strings.Contains(logs.String(), "policy.mode: enforce needs inventory.webbridges") {
+		t.Errorf("the refusal does not say why:\n%s", logs.String())
+	}
+
+	write(base + "  threshold: 35\n")
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	waitFor(t, "reload", func() bool { return d.cfg.Load().Policy.Threshold == 35 })
+	if d.act.Status().Mode != policy.ModeObserve {
+		t.Errorf("mode = %s", d.act.Status().Mode)
+	}
+}
