@@ -26,6 +26,7 @@ type counters struct {
 	droppedCap     atomic.Uint64
 	lastSample     atomic.Int64 // unix nanos of the last applied sample
 	malformedLogAt atomic.Int64 // unix nanos of the last malformed-line log
+	droppedLogAt   atomic.Int64 // unix nanos of the last discovery-cap log
 }
 
 func (c *counters) addLine(source string) {
@@ -98,6 +99,13 @@ func (f *feeder) feed(data []byte, name string) {
 			f.notify()
 		}
 	case cluster.DroppedCap:
-		f.counts.droppedCap.Add(1)
+		n := f.counts.droppedCap.Add(1)
+		// At most one log line a minute: a flood of hostnames must not
+		// flood the log; leakwatch_discovery_dropped_lines_total counts all.
+		now := f.nowFunc().UnixNano()
+		if last := f.counts.droppedLogAt.Load(); now-last >= int64(time.Minute) && f.counts.droppedLogAt.CompareAndSwap(last, now) {
+			f.logger.Warn("stats line dropped: its host is beyond the discovery cap (model.max_discovered); list the bridges in inventory or raise the cap",
+				"source", f.source, "from", name, "host", string(l.Host), "dropped_so_far", n)
+		}
 	}
 }

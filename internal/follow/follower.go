@@ -59,7 +59,12 @@ type Follower struct {
 	saved          []byte // content of the offsets file last written
 	saveFailing    bool
 	lastWatchLog   time.Time
+	lastCutLog     time.Time
 }
+
+// cutLogEvery limits how often lines cut at MaxLineBytes are logged; the
+// truncated_line error count has every one.
+const cutLogEvery = time.Minute
 
 // New returns a Follower for cfg. It checks cfg but touches no file: Run does.
 // A nil logger discards logs.
@@ -231,6 +236,11 @@ func (f *Follower) readFile(t *tailedFile, budget int64) (more bool) {
 	}
 	if total > 0 {
 		t.lastGrowth = f.now()
+	}
+	if now := f.now(); t.cutLines > 0 && now.Sub(f.lastCutLog) >= cutLogEvery {
+		f.lastCutLog = now
+		f.log.Warn("line longer than max_line_bytes cut: its head was read, the rest up to its newline dropped",
+			"path", t.path, "max_line_bytes", f.cfg.MaxLineBytes)
 	}
 	f.stats.flush(t)
 	if more {

@@ -82,6 +82,9 @@ func (r *Replayer) File(path string) error {
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				return fmt.Errorf("reading %s: truncated inside its gzip header (%w)", path, err)
+			}
 			return fmt.Errorf("reading %s: %w", path, err)
 		}
 		defer zr.Close()
@@ -96,7 +99,8 @@ func (r *Replayer) File(path string) error {
 	return nil
 }
 
-// Reader replays lines from rd until EOF.
+// Reader replays lines from rd until EOF. A last line without a newline is
+// replayed at EOF, but not when rd fails: the failure may have cut it.
 func (r *Replayer) Reader(rd io.Reader) error {
 	markers := logline.Markers()
 	carry := 0        // bytes of an incomplete line at the front of buf
@@ -124,11 +128,14 @@ func (r *Replayer) Reader(rd io.Reader) error {
 		rest := data[end:]
 		switch {
 		case done:
-			r.scan(rest, markers) // a last line without newline
-			if errors.Is(err, io.EOF) {
-				return nil
+			if !errors.Is(err, io.EOF) {
+				// Damage, such as a truncated gzip stream: the incomplete
+				// last line was cut by it ("d:3170" read as "d:31") and is
+				// not applied.
+				return err
 			}
-			return err
+			r.scan(rest, markers) // a last line without newline
+			return nil
 		case len(rest) == len(r.buf):
 			// One line fills the whole buffer: count it and skip to its end.
 			r.counts.Read++
