@@ -103,6 +103,16 @@ func parseHeader(b []byte, loc *time.Location, ref time.Time, upper bool) (h hea
 		return h
 	}
 	h.tag = b[i : j-1]
+	// rsyslog's RFC 3164 parser ends the tag at the first colon, so its
+	// default file formats write Cisco's "host:server:" as "host: server:".
+	// Join the halves back, or every Call Bridge line would be noise.
+	if string(h.tag) == "host" {
+		k := skipSpace(b, j)
+		if e := tokenEnd(b, k); string(b[k:e]) == "server:" {
+			h.tag = b[i : j-1] // the tag is named by its first half
+			j = e
+		}
+	}
 	h.msg = skipLevel(b, skipSpace(b, j))
 	return h
 }

@@ -457,3 +457,19 @@ func TestParseCallBridgeDoesNotAllocate(t *testing.T) {
 		t.Errorf("%v allocations per Call Bridge sample without other keys, want 0", n)
 	}
 }
+
+// TestRsyslogSplitsHostServerTag covers Debian's default rsyslog file
+// formats, which write Cisco's "host:server:" tag as "host: server:".
+func TestRsyslogSplitsHostServerTag(t *testing.T) {
+	p := NewParser(time.UTC, time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC))
+	var l Line
+	line := []byte(`Nov 26 12:00:00 cms4 host: server: INFO : STATS: {"callLegs": "2/3", "CMA": "1/2"}`)
+	if k := p.Parse(line, &l); k != CallBridgeStats || string(l.Host) != "cms4" || l.CallBridge.CMA.Peak != 2 {
+		t.Fatalf("got %v %+v", k, l)
+	}
+	// Only that split is joined: another word ending in ':' stays message.
+	line = []byte(`Nov 26 12:00:00 cms4 host: client: INFO : STATS: {"CMA": "1/2"}`)
+	if k := p.Parse(line, &l); k != Noise {
+		t.Fatalf("got %v for a STATS inside another message", k)
+	}
+}
