@@ -96,9 +96,10 @@ func (m *Model) peakCovering(t time.Time) (int64, bool) {
 // sessions on one Web Bridge at time t cannot exceed the cluster's CMA peak
 // over a period containing t, so active - peaks is a lower bound of the leak.
 func (m *Model) coveredSample(wb *webBridge) (wbSample, int64, bool) {
-	for i := len(wb.samples) - 1; i >= 0; i-- {
-		if peaks, ok := m.peakCovering(wb.samples[i].at); ok {
-			return wb.samples[i], peaks, true
+	samples := wb.sinceRestart()
+	for i := len(samples) - 1; i >= 0; i-- {
+		if peaks, ok := m.peakCovering(samples[i].at); ok {
+			return samples[i], peaks, true
 		}
 	}
 	return wbSample{}, 0, false
@@ -159,6 +160,8 @@ func (m *Model) leak(snap *Snapshot, allCBFresh bool) Leak {
 		l.LowerBound = perBridge
 		l.BoundKnown = true
 	}
+	// Never more leaked than counted as active now.
+	l.LowerBound = min(l.LowerBound, l.Sessions)
 	return l
 }
 
@@ -206,17 +209,17 @@ func (m *Model) period(r *cbReport) (time.Time, time.Time) {
 // more genuine sessions than were ever on at once, so only a simultaneous sum
 // may be compared with the peaks.
 func (m *Model) simultaneousTotal(lo, hi time.Time) (int64, bool) {
-	first := m.wbs[0]
-	for i := len(first.samples) - 1; i >= 0; i-- {
-		anchor := first.samples[i].at
+	first := m.wbs[0].sinceRestart()
+	for i := len(first) - 1; i >= 0; i-- {
+		anchor := first[i].at
 		if anchor.Before(lo) || anchor.After(hi) {
 			continue
 		}
 		a, b := maxTime(lo, anchor.Add(-m.opts.ClockSkew)), minTime(hi, anchor.Add(m.opts.ClockSkew))
-		total := first.samples[i].active
+		total := first[i].active
 		ok := true
 		for _, wb := range m.wbs[1:] {
-			s, found := newestIn(wb.samples, a, b)
+			s, found := newestIn(wb.sinceRestart(), a, b)
 			if !found {
 				ok = false
 				break

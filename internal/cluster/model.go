@@ -111,6 +111,9 @@ type webBridge struct {
 	lastAt  time.Time
 	last    logline.WebBridge
 	samples []wbSample // sorted by time, at most wbRingSize
+	// restartAt is when the bridge last restarted, as far as known: its
+	// samples up to then say nothing about the leak it has now.
+	restartAt time.Time
 }
 
 type cbReport struct {
@@ -263,6 +266,11 @@ func (m *Model) Observe(l *logline.Line) Outcome {
 }
 
 func (wb *webBridge) observe(at time.Time, s logline.WebBridge) {
+	if wb.seen && at.After(wb.lastAt) && (s.Connections < wb.last.Connections || s.Disconnections < wb.last.Disconnections) {
+		// Cumulative counters went back: the Web Bridge process restarted
+		// since its last sample.
+		wb.restartAt = maxTime(wb.restartAt, wb.lastAt)
+	}
 	if !wb.seen || !at.Before(wb.lastAt) {
 		wb.seen = true
 		wb.lastAt = at
@@ -276,6 +284,29 @@ func (cb *callBridge) observe(at time.Time, s logline.CallBridge) {
 	cb.seen = true
 	cb.reports = insertSorted(cb.reports, cbReport{at: at, cma: s.CMA, full: s}, cbRingSize,
 		func(x cbReport) time.Time { return x.at })
+}
+
+// MarkRestart tells the model that the named Web Bridge restarted at at:
+// samples up to then no longer prove anything about its leak. leakwatch
+// calls it for each restart it makes; a restart it did not make shows as
+// its c: or d: counter going back, where the bridge resets them.
+func (m *Model) MarkRestart(name string, at time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, wb := range m.wbs {
+		if wb.name == name {
+			wb.restartAt = maxTime(wb.restartAt, at)
+		}
+	}
+}
+
+// sinceRestart returns the samples taken after the bridge's last restart.
+func (wb *webBridge) sinceRestart() []wbSample {
+	i := len(wb.samples)
+	for i > 0 && wb.samples[i-1].at.After(wb.restartAt) {
+		i--
+	}
+	return wb.samples[i:]
 }
 
 // insertSorted inserts v into s, kept sorted by time and at most max long,

@@ -269,3 +269,44 @@ func TestLowerBoundNeverExceedsTruth(t *testing.T) {
 		}
 	}
 }
+
+// TestRestartForgetsEarlierSamples: after a restart, samples taken before
+// it prove nothing about the leak the bridge has now, for the bridge and
+// for the cluster, until a report period covers a sample taken after it.
+func TestRestartForgetsEarlierSamples(t *testing.T) {
+	for _, how := range []string{"MarkRestart", "counters reset"} {
+		t.Run(how, func(t *testing.T) {
+			m := mustModel(t, Options{})
+			warmUp(m, "cb1")
+			m.Observe(wbLine("wb1", t0.Add(time.Minute), 80))
+			m.Observe(wbLine("wb2", t0.Add(time.Minute), 10))
+			m.Observe(cbLine("cb1", t0.Add(5*time.Minute), 2, 2))
+			s := m.Snapshot(t0.Add(5 * time.Minute))
+			if wb, _ := s.WebBridge("wb1"); wb.LeakLowerBound != 78 || s.Leak.LowerBound != 88 {
+				t.Fatalf("before the restart: wb1 %d, cluster %d", wb.LeakLowerBound, s.Leak.LowerBound)
+			}
+			after := &logline.Line{Kind: logline.WebBridgeStats, Host: []byte("wb1"), Time: t0.Add(6 * time.Minute),
+				WebBridge: logline.WebBridge{Active: 20, Connections: 100, Disconnections: 50}}
+			if how == "MarkRestart" {
+				m.MarkRestart("wb1", t0.Add(5*time.Minute+30*time.Second))
+			} else {
+				after.WebBridge.Connections, after.WebBridge.Disconnections = 3, 0
+			}
+			m.Observe(after) // 20 genuine users came back
+			s = m.Snapshot(t0.Add(6 * time.Minute))
+			wb, _ := s.WebBridge("wb1")
+			if wb.LeakKnown || wb.LeakLowerBound != 0 {
+				t.Errorf("right after the restart wb1 = %+v, want unknown", wb)
+			}
+			if s.Leak.LowerBound > 8 {
+				t.Errorf("cluster bound %d still counts wb1's leak from before its restart", s.Leak.LowerBound)
+			}
+			m.Observe(wbLine("wb2", t0.Add(6*time.Minute), 10))
+			m.Observe(cbLine("cb1", t0.Add(10*time.Minute), 25, 30))
+			s = m.Snapshot(t0.Add(10 * time.Minute))
+			if wb, _ := s.WebBridge("wb1"); !wb.LeakKnown || wb.LeakLowerBound != 0 {
+				t.Errorf("after a covering report wb1 = %+v, want proven 0", wb)
+			}
+		})
+	}
+}

@@ -306,6 +306,18 @@ func (d *Daemon) policyLoop(ctx context.Context) {
 			d.log.Error("policy step", "err", err)
 		}
 		d.serveRequests(ctx)
+		d.markRestarts()
+	}
+}
+
+// markRestarts tells the model about every restart leakwatch has sent,
+// whatever its result (the command may have run): samples from before it
+// prove nothing about the bridge's leak now.
+func (d *Daemon) markRestarts() {
+	for _, b := range d.act.Status().Bridges {
+		if !b.LastRestart.Started.IsZero() {
+			d.model.MarkRestart(b.Name, b.LastRestart.Started)
+		}
 	}
 }
 
