@@ -230,14 +230,20 @@ func auditRowOf(e audit.Entry, now time.Time, loc *time.Location) auditRow {
 	}
 	switch e.Event {
 	case audit.EventDecision:
-		add(strings.ReplaceAll(e.Decision, "_", " "))
+		// The policy's detail usually starts with its verdict already
+		// ("restart: proven leak 30 ..."): don't say it twice.
+		if d := strings.ReplaceAll(e.Decision, "_", " "); !strings.HasPrefix(e.Detail, d+":") {
+			add(d)
+		}
 		add(e.Detail)
 	case audit.EventRestartFinished, audit.EventRestartInterrupted:
 		add("result " + e.Result)
 		add(e.Detail)
 		add(e.Error)
 	default:
-		add(e.Reason)
+		if e.Reason != string(policy.ReasonNone) {
+			add(e.Reason)
+		}
 		add(e.Detail)
 		add(e.Error)
 	}

@@ -229,3 +229,16 @@ func TestAPIFieldNamesSnakeCase(t *testing.T) {
 		}
 	}
 }
+
+func TestAuditRowSaysTheVerdictOnce(t *testing.T) {
+	at := time.Date(2026, 3, 18, 10, 0, 0, 0, time.UTC)
+	for _, e := range []audit.Entry{
+		{Time: at, Event: audit.EventDecision, Bridge: "cms2", Decision: "restart", Detail: "restart: proven leak 30 >= 25"},
+		{Time: at, Event: audit.EventRestartStarted, Bridge: "cms2", Reason: "none", Detail: "restart: proven leak 30 >= 25"},
+	} {
+		text := auditRowOf(e, at, time.UTC).Text
+		if strings.Count(text, "restart") != 1 || strings.HasPrefix(text, "none") {
+			t.Errorf("%s row reads %q", e.Event, text)
+		}
+	}
+}
