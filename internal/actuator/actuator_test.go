@@ -520,7 +520,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	if _, err := New(Options{Config: cfg, Restarter: &fakeRestarter{}}, t0); err == nil {
 		t.Error("New without a ledger succeeded")
 	}
-	cfg.Windows = nil
+	cfg.Threshold = 0
 	if _, err := New(Options{Config: cfg, Ledger: ledger.NewMemory(), Restarter: &fakeRestarter{}}, t0); err == nil {
 		t.Error("New with an invalid config succeeded")
 	}

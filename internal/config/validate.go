@@ -126,6 +126,13 @@ func (cfg *Config) validate() Errors {
 		c.fail("policy.mode", "enforce needs inventory.webbridges with their mmp addresses: leakwatch never restarts a discovered host")
 	}
 
+	if len(c.errs) == 0 {
+		// The policy's own rules, so that check and run agree.
+		if err := cfg.PolicyConfig().Validate(); err != nil {
+			c.fail("policy", "%v", err)
+		}
+	}
+
 	h := cfg.SSH
 	if h.PasswordFile != "" && h.PasswordEnv != "" {
 		c.fail("ssh.password_file", "set ssh.password_env or ssh.password_file, not both")

@@ -64,7 +64,7 @@ type Config struct {
 
 // DefaultConfig returns the defaults: observe mode and conservative guards.
 // Windows are left empty on purpose: an operator must say when restarts are
-// allowed.
+// allowed, and without a window (or the emergency rule) none ever is.
 func DefaultConfig() Config {
 	return Config{
 		Mode:              ModeObserve,
@@ -92,9 +92,6 @@ func (c Config) Validate() error {
 	}
 	if c.Sustain < 0 {
 		bad("sustain: must not be negative, got %s", c.Sustain)
-	}
-	if len(c.Windows) == 0 {
-		bad(`windows: at least one window is required, e.g. "Sat 02:00-04:00"`)
 	}
 	if c.Location == nil {
 		bad("timezone: missing")

@@ -249,6 +249,9 @@ func (e *Engine) decide(snap cluster.Snapshot, wb cluster.WebBridge, led *ledger
 		if cfg.EmergencyAtLimit && wb.Limit > 0 && wb.Sessions >= wb.Limit {
 			d.Emergency = true
 		} else {
+			if len(cfg.Windows) == 0 {
+				return block(ReasonOutsideWindow, "no policy.windows configured: automatic restarts are never allowed")
+			}
 			return block(ReasonOutsideWindow, "outside window (next: %s)", stamp(d.NextWindow, loc))
 		}
 	}

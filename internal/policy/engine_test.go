@@ -304,9 +304,6 @@ func TestConfigValidate(t *testing.T) {
 	if err := good.Validate(); err != nil {
 		t.Fatalf("valid config: %v", err)
 	}
-	if err := DefaultConfig().Validate(); err == nil || !strings.Contains(err.Error(), "windows:") {
-		t.Errorf("default config without windows: %v, want a windows error", err)
-	}
 	for _, tc := range []struct {
 		key string
 		mut func(*Config)
@@ -314,7 +311,6 @@ func TestConfigValidate(t *testing.T) {
 		{"mode:", func(c *Config) { c.Mode = "act" }},
 		{"threshold:", func(c *Config) { c.Threshold = 0 }},
 		{"sustain:", func(c *Config) { c.Sustain = -time.Second }},
-		{"windows:", func(c *Config) { c.Windows = nil }},
 		{"timezone:", func(c *Config) { c.Location = nil }},
 		{"max_active_sessions:", func(c *Config) { c.MaxActiveSessions = -1 }},
 		{"cooldown:", func(c *Config) { c.Cooldown = 100 * 24 * time.Hour }},
@@ -327,6 +323,26 @@ func TestConfigValidate(t *testing.T) {
 		tc.mut(&c)
 		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.key) {
 			t.Errorf("%s: Validate = %v, want an error naming the key", tc.key, err)
+		}
+	}
+}
+
+func TestNoWindowMeansNever(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Mode = ModeEnforce
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("a config without windows must be valid (it never restarts): %v", err)
+	}
+	e := NewEngine(cfg)
+	now := time.Date(2026, 3, 18, 3, 0, 0, 0, time.UTC)
+	snap := cluster.Snapshot{Now: now, Leak: cluster.Leak{Valid: true},
+		WebBridges: []cluster.WebBridge{{Name: "wb1", Limit: 149, Seen: true, LastSeen: now, Sessions: 100,
+			LeakKnown: true, LeakLowerBound: 90, LeakAt: now.Add(-2 * time.Hour)}}}
+	led := ledger.NewMemory()
+	e.Evaluate(snap, led, now.Add(-2*time.Hour))
+	for _, d := range e.Evaluate(snap, led, now) {
+		if d.Restart || d.Reason != ReasonOutsideWindow || !strings.Contains(d.Detail, "no policy.windows") {
+			t.Errorf("decision = %+v", d)
 		}
 	}
 }
