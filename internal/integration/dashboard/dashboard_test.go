@@ -1,0 +1,388 @@
+package dashboard
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leakwatch/leakwatch/internal/integration/harness"
+	"github.com/leakwatch/leakwatch/internal/opskit"
+)
+
+// emptyByDesign lists the dashboard queries that may return nothing after
+// a healthy demo run, keyed by panel title and refId. Each query here is
+// still sent to Prometheus and must be accepted (HTTP 200); its witness,
+// the same series without the filter that makes it empty, must return data,
+// so that a renamed metric cannot hide behind this list.
+var emptyByDesign = map[string]struct {
+	reason  string
+	witness string
+}{
+	// The panel draws the periods when the estimate was invalid. In the
+	// demo the model warms up after one Call Bridge report period (5
+	// simulated minutes, 2.5 s at 120x), usually before Prometheus's first
+	// scrape, and nothing goes stale afterwards: no invalid period to draw.
+	"Cluster leak: estimate and lower bound/C": {
+		reason:  "shows only periods when the estimate is invalid; the demo's estimate is valid from the first scrapes on",
+		witness: `cms_cluster_leak_estimate_valid{instance=~".+"}`,
+	},
+}
+
+const (
+	// demoSpeed runs an hour of simulated logs in 30 s: the demo's leak
+	// passes the threshold, is sustained, and cms2 is restarted within
+	// about 30 s of the start.
+	demoSpeed = "120"
+	// demoDuration bounds the demo if the test dies without stopping it.
+	demoDuration = 170 * time.Second
+	// eventTimeout bounds the wait for the leak, restart and recovery.
+	eventTimeout = 100 * time.Second
+)
+
+// TestDashboardQueriesReturnData starts `leakwatch demo`, lets a real
+// Prometheus scrape it (with the alerting rules loaded) until the demo has
+// shown a leak, a restart and the recovery, then runs every query of the
+// Grafana dashboard: each must be accepted and return data, either at the
+// end (instant query) or at some point of the run (range query, for the
+// panels that show events such as a restart), unless emptyByDesign lists
+// it. Every alerting rule must also evaluate without error on the demo's
+// series.
+func TestDashboardQueriesReturnData(t *testing.T) {
+	promBin := harness.Need(t, "prometheus")
+	bin := harness.Binary(t)
+	root := harness.RepoRoot(t)
+	queries, err := opskit.DashboardQueries(filepath.Join(root, "dashboards", "cms-webbridge-leaks.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(queries) == 0 {
+		t.Fatal("the dashboard has no queries")
+	}
+
+	ctx := t.Context()
+	client := &http.Client{Timeout: 10 * time.Second}
+	demoAddr := fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t))
+	demoURL := "http://" + demoAddr
+	start := time.Now()
+	demo := harness.Start(t, nil, bin, "demo",
+		"--speed", demoSpeed,
+		"--web.listen-address", demoAddr,
+		"--duration", demoDuration.String(),
+		"--log.level", "warn")
+	harness.Eventually(t, 20*time.Second, "the demo's /-/ready", func() bool {
+		code, _ := harness.Get(demoURL + "/-/ready")
+		return code == http.StatusOK
+	})
+
+	prom, err := opskit.StartPrometheus(ctx, opskit.PrometheusOptions{
+		Binary: promBin,
+		Dir:    t.TempDir(),
+		Config: prometheusConfig(filepath.Join(root, "config", "prometheus", "alerts.yml"), demoAddr),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := prom.Stop(); err != nil {
+			t.Errorf("stopping prometheus: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("prometheus log:\n%s", prom.Log())
+		}
+	})
+
+	// The leak, seen by Prometheus; then the restart, seen by Prometheus;
+	// then the recovery, which the status API reports (it lasts less than
+	// a scrape interval in the demo, so no metric is sure to catch it).
+	deadline := time.Now().Add(eventTimeout)
+	waitQuery(t, client, prom.URL, deadline, "a proven leak in Prometheus",
+		`max_over_time(cms_webbridge_leaked_sessions_lower_bound[10m]) > 0`)
+	waitQuery(t, client, prom.URL, deadline, "a successful restart in Prometheus",
+		`leakwatch_restarts_total{result="ok"} >= 1`)
+	waitFor(t, deadline, "a Web Bridge recovered after its restart (/api/v1/status)", func() error {
+		return recovered(ctx, client, demoURL)
+	})
+	// A few more scrapes after the restart, so that rates over the restart
+	// and the series that appear with it have more than one sample.
+	waitQuery(t, client, prom.URL, deadline, "three scrapes after the restart",
+		`count_over_time(leakwatch_last_restart_timestamp_seconds[1m]) >= 3`)
+
+	end := time.Now()
+	// Controls: the checks below must be able to fail on this server. A
+	// misspelled metric is empty both ways, and bad PromQL is an error.
+	if how, n, err := evaluate(ctx, client, prom.URL, `cms_webbridge_sesions{instance=~".+"}`, start, end); err != nil || n != 0 {
+		t.Fatalf("control: a misspelled metric gave %d series (%s query), err %v; want none", n, how, err)
+	}
+	if _, _, err := evaluate(ctx, client, prom.URL, `sum(cms_webbridge_sessions`, start, end); err == nil {
+		t.Fatal("control: unbalanced parentheses were accepted")
+	}
+
+	var nonEmpty, allowed int
+	for _, q := range queries {
+		name := q.Panel + "/" + q.RefID
+		how, series, err := evaluate(ctx, client, prom.URL, q.Expr, start, end)
+		if err != nil {
+			t.Errorf("panel %q %s: %s: %v", q.Panel, q.RefID, q.Expr, err)
+			continue
+		}
+		if series > 0 {
+			nonEmpty++
+			t.Logf("ok    %-45s %s query: %d series", name, how, series)
+			continue
+		}
+		entry, ok := emptyByDesign[name]
+		if !ok {
+			t.Errorf("panel %q %s returns no data after a demo run with a leak, a restart and a recovery (instant and range): %s", q.Panel, q.RefID, q.Expr)
+			continue
+		}
+		allowed++
+		t.Logf("empty %-45s allowed: %s", name, entry.reason)
+		res, err := opskit.InstantQuery(ctx, client, prom.URL, entry.witness, time.Time{})
+		switch {
+		case err != nil:
+			t.Errorf("witness of %s: %s: %v", name, entry.witness, err)
+		case res.Series == 0:
+			t.Errorf("witness of %s returns no data, so the allowed empty query hides a missing metric: %s", name, entry.witness)
+		}
+	}
+	t.Logf("%d dashboard queries: %d returned data, %d empty by design", len(queries), nonEmpty, allowed)
+
+	checkRules(t, ctx, client, prom.URL)
+
+	if err := demo.Stop(10 * time.Second); err != nil {
+		t.Errorf("stopping the demo: %v", err)
+	}
+}
+
+// prometheusConfig scrapes the demo every second and evaluates the alerting
+// rules every second.
+func prometheusConfig(rules, target string) string {
+	return fmt.Sprintf(`global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+rule_files:
+  - %s
+scrape_configs:
+  - job_name: leakwatch
+    static_configs:
+      - targets: [%s]
+`, strconv.Quote(rules), strconv.Quote(target))
+}
+
+// evaluate runs expr as an instant query at the server's now and, when
+// that returns nothing, as a range query over [start, end] at a 1 s step:
+// panels such as "restarts in the last 2 minutes" are empty at most
+// instants but must show the restart somewhere in the run. It returns which
+// query answered and the number of series.
+func evaluate(ctx context.Context, client *http.Client, base, expr string, start, end time.Time) (string, int, error) {
+	res, err := opskit.InstantQuery(ctx, client, base, expr, time.Time{})
+	if err != nil {
+		return "", 0, fmt.Errorf("instant query: %w", err)
+	}
+	if res.Series > 0 {
+		return "instant", res.Series, nil
+	}
+	n, err := rangeQuery(ctx, client, base, expr, start, end, time.Second)
+	if err != nil {
+		return "", 0, fmt.Errorf("range query: %w", err)
+	}
+	return "range", n, nil
+}
+
+// rangeQuery evaluates expr through /api/v1/query_range and returns the
+// number of series that have at least one point.
+func rangeQuery(ctx context.Context, client *http.Client, base, expr string, start, end time.Time, step time.Duration) (int, error) {
+	form := url.Values{
+		"query": {expr},
+		"start": {strconv.FormatFloat(float64(start.UnixMilli())/1000, 'f', 3, 64)},
+		"end":   {strconv.FormatFloat(float64(end.UnixMilli())/1000, 'f', 3, 64)},
+		"step":  {strconv.FormatFloat(step.Seconds(), 'f', -1, 64)},
+	}
+	var data struct {
+		ResultType string `json:"resultType"`
+		Result     []struct {
+			Values [][2]any `json:"values"`
+		} `json:"result"`
+	}
+	if err := apiCall(ctx, client, http.MethodPost, base+"/api/v1/query_range", form, &data); err != nil {
+		return 0, err
+	}
+	if data.ResultType != "matrix" {
+		return 0, fmt.Errorf("range query %q answered a %s, want a matrix", expr, data.ResultType)
+	}
+	n := 0
+	for _, s := range data.Result {
+		if len(s.Values) > 0 {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// apiCall sends a request to the Prometheus HTTP API and decodes the data
+// field of a successful answer into data.
+func apiCall(ctx context.Context, client *http.Client, method, endpoint string, form url.Values, data any) error {
+	var body *strings.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	} else {
+		body = strings.NewReader("")
+	}
+	req, err := http.NewRequestWithContext(ctx, method, endpoint, body)
+	if err != nil {
+		return fmt.Errorf("building request to %s: %w", endpoint, err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("requesting %s: %w", endpoint, err)
+	}
+	defer resp.Body.Close()
+	var answer struct {
+		Status    string          `json:"status"`
+		ErrorType string          `json:"errorType"`
+		Error     string          `json:"error"`
+		Data      json.RawMessage `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
+		return fmt.Errorf("decoding answer of %s (HTTP %d): %w", endpoint, resp.StatusCode, err)
+	}
+	if answer.Status != "success" {
+		return &opskit.QueryError{Status: resp.StatusCode, Type: answer.ErrorType, Msg: answer.Error}
+	}
+	if err := json.Unmarshal(answer.Data, data); err != nil {
+		return fmt.Errorf("decoding data of %s: %w", endpoint, err)
+	}
+	return nil
+}
+
+// waitQuery polls Prometheus until expr returns at least one series.
+func waitQuery(t *testing.T, client *http.Client, base string, deadline time.Time, what, expr string) {
+	t.Helper()
+	waitFor(t, deadline, what+" ("+expr+")", func() error {
+		res, err := opskit.InstantQuery(t.Context(), client, base, expr, time.Time{})
+		switch {
+		case err != nil:
+			return err
+		case res.Series == 0:
+			return errors.New("no series yet")
+		}
+		return nil
+	})
+}
+
+// waitFor polls cond every 250 ms until it returns nil, failing the test
+// at deadline with the last reason cond gave.
+func waitFor(t *testing.T, deadline time.Time, what string, cond func() error) {
+	t.Helper()
+	began := time.Now()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := cond()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s: %v", what, err)
+		}
+		select {
+		case <-t.Context().Done():
+			t.Fatalf("waiting for %s: %v", what, t.Context().Err())
+		case <-tick.C:
+		}
+	}
+	t.Logf("%s: after %s", what, time.Since(began).Round(100*time.Millisecond))
+}
+
+// recovered returns nil when the demo's status API shows a Web Bridge whose
+// last restart succeeded and which is no longer recovering, with its
+// breaker closed: the restart's effect was seen in its stats.
+func recovered(ctx context.Context, client *http.Client, base string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/status", nil)
+	if err != nil {
+		return fmt.Errorf("building status request: %w", err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("fetching status: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("fetching status: HTTP %d", resp.StatusCode)
+	}
+	var status struct {
+		WebBridges []struct {
+			Name   string `json:"name"`
+			Policy struct {
+				Reason     string `json:"reason"`
+				Recovering bool   `json:"recovering"`
+				Breaker    struct {
+					Tripped bool `json:"tripped"`
+				} `json:"breaker"`
+				LastRestart *struct {
+					Result string `json:"result"`
+				} `json:"last_restart"`
+			} `json:"policy"`
+		} `json:"web_bridges"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&status); err != nil {
+		return fmt.Errorf("decoding status: %w", err)
+	}
+	var states []string
+	for _, wb := range status.WebBridges {
+		p := wb.Policy
+		if p.LastRestart != nil && p.LastRestart.Result == "ok" && !p.Recovering && !p.Breaker.Tripped {
+			return nil
+		}
+		states = append(states, fmt.Sprintf("%s: %s, recovering %t, breaker tripped %t", wb.Name, p.Reason, p.Recovering, p.Breaker.Tripped))
+	}
+	return fmt.Errorf("no Web Bridge recovered from a restart: %s", strings.Join(states, "; "))
+}
+
+// checkRules fails the test for every alerting rule that Prometheus could
+// not evaluate on the demo's series, and for a rules file that did not load.
+func checkRules(t *testing.T, ctx context.Context, client *http.Client, base string) {
+	t.Helper()
+	var data struct {
+		Groups []struct {
+			Name  string `json:"name"`
+			Rules []struct {
+				Name      string `json:"name"`
+				Health    string `json:"health"`
+				LastError string `json:"lastError"`
+				State     string `json:"state"`
+			} `json:"rules"`
+		} `json:"groups"`
+	}
+	if err := apiCall(ctx, client, http.MethodGet, base+"/api/v1/rules", nil, &data); err != nil {
+		t.Errorf("listing rules: %v", err)
+		return
+	}
+	n := 0
+	for _, g := range data.Groups {
+		for _, r := range g.Rules {
+			n++
+			if r.Health == "err" {
+				t.Errorf("rule %s/%s fails to evaluate: %s", g.Name, r.Name, r.LastError)
+			}
+			if r.State == "firing" || r.State == "pending" {
+				t.Logf("rule %s/%s is %s during the demo", g.Name, r.Name, r.State)
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("prometheus loaded no rules from config/prometheus/alerts.yml")
+	}
+}
