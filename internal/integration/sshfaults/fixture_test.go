@@ -1,0 +1,483 @@
+package sshfaults
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/leakwatch/leakwatch/internal/audit"
+	"github.com/leakwatch/leakwatch/internal/integration/harness"
+)
+
+// Names used in every test's inventory: wb1 logs under cms1, cb1 under cms2.
+const (
+	bridge     = "wb1"
+	threshold  = 10
+	leaking    = 60 // sessions fed for wb1: a proven leak of 59 (CMA peak 1)
+	recovered  = 3  // sessions below threshold: the leak is gone
+	feedPeriod = time.Second
+)
+
+// mmpScript stands in for the MMP behind sshd's ForceCommand. It records
+// $SSH_ORIGINAL_COMMAND, then behaves as the mode file says. The hang mode
+// polls for a release file (written by the test's cleanup) or for its
+// folder to vanish, so no session child outlives the test: sshd runs it in
+// a session of its own that a signal to sshd does not reach.
+const mmpScript = `#!/bin/sh
+dir='%s'
+printf '%%s\n' "$SSH_ORIGINAL_COMMAND" >> "$dir/commands.log"
+case "$(cat "$dir/mode" 2>/dev/null)" in
+failure) echo "FAILURE: webbridge is not configured"; exit 0 ;;
+hang)
+	i=0
+	while [ -d "$dir" ] && [ ! -e "$dir/release" ] && [ "$i" -lt 600 ]; do sleep 0.1; i=$((i+1)); done
+	echo "SUCCESS: webbridge restarted late"; exit 0 ;;
+*) echo "Restarting webbridge..."; echo "SUCCESS: webbridge restarted" ;;
+esac
+`
+
+// standIn is a real OpenSSH sshd on 127.0.0.1 standing in for one MMP.
+type standIn struct {
+	dir     string
+	addr    string
+	user    string
+	hostKey ssh.PublicKey
+	// keyFile is a private key file whose public key is authorized.
+	keyFile string
+}
+
+// startStandIn starts sshd with a fresh ed25519 host key, one authorized
+// client key and the stand-in script in mode ("ok", "failure" or "hang").
+// A missing sshd skips the test, or fails it under CI.
+func startStandIn(t *testing.T, mode string) *standIn {
+	t.Helper()
+	sshd := harness.Need(t, "sshd")
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() == 0 {
+		// sshd as root insists on its privilege separation folder, which
+		// the init system normally creates.
+		if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
+			t.Fatalf("creating /run/sshd: %v", err)
+		}
+	}
+	s := &standIn{dir: t.TempDir(), user: u.Username}
+	path := func(name string) string { return filepath.Join(s.dir, name) }
+
+	hostPub, hostFile := newKeyFile(t, s.dir, "host_ed25519")
+	s.hostKey = hostPub
+	clientPub, clientFile := newKeyFile(t, s.dir, "client_ed25519")
+	s.keyFile = clientFile
+	writeFile(t, path("authorized_keys"), string(ssh.MarshalAuthorizedKey(clientPub)), 0o600)
+	writeFile(t, path("mmp.sh"), fmt.Sprintf(mmpScript, s.dir), 0o755)
+	writeFile(t, path("mode"), mode, 0o600)
+
+	s.addr = fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t))
+	writeFile(t, path("sshd_config"), strings.Join([]string{
+		"ListenAddress " + s.addr,
+		"HostKey " + hostFile,
+		"PidFile " + path("sshd.pid"),
+		"AuthorizedKeysFile " + path("authorized_keys"),
+		"StrictModes no",
+		"UsePAM no",
+		"PubkeyAuthentication yes",
+		"PasswordAuthentication no",
+		"KbdInteractiveAuthentication no",
+		"PermitRootLogin prohibit-password",
+		"AllowUsers " + s.user,
+		"ForceCommand " + path("mmp.sh"),
+		"PrintMotd no",
+		"LogLevel VERBOSE",
+	}, "\n")+"\n", 0o600)
+
+	p := harness.Start(t, nil, sshd, "-D", "-e", "-f", path("sshd_config"))
+	// Registered after Start, so it runs first: release a hanging script
+	// before sshd is killed and the folder removed.
+	t.Cleanup(func() { _ = os.WriteFile(path("release"), nil, 0o600) })
+	harness.Eventually(t, 10*time.Second, "sshd listening on "+s.addr, func() bool {
+		select {
+		case <-p.Done():
+			t.Fatalf("sshd exited before listening:\n%s", p.Output())
+		default:
+		}
+		c, err := net.DialTimeout("tcp", s.addr, time.Second)
+		if err != nil {
+			return false
+		}
+		c.Close()
+		return true
+	})
+	return s
+}
+
+// commands returns the commands the stand-in script recorded.
+func (s *standIn) commands(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(s.dir, "commands.log"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+}
+
+// knownHostsLine is the known_hosts line trusting key for the stand-in.
+func (s *standIn) knownHostsLine(key ssh.PublicKey) string {
+	return knownhosts.Line([]string{s.addr}, key)
+}
+
+// newKeyFile writes a fresh unencrypted ed25519 private key to dir/name and
+// returns its public key and path.
+func newKeyFile(t *testing.T, dir, name string) (ssh.PublicKey, string) {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, name)
+	writeFile(t, p, string(pem.EncodeToMemory(block)), 0o600)
+	sshPub, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sshPub, p
+}
+
+func writeFile(t *testing.T, path, content string, perm os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), perm); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// silentListener accepts TCP connections and never says a word, as a
+// firewall that accepts and drops or a hung appliance would. It returns
+// its address; connections are closed at the end of the test.
+func silentListener(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+		wg    sync.WaitGroup
+	)
+	wg.Go(func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	})
+	t.Cleanup(func() {
+		l.Close()
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return l.Addr().String()
+}
+
+// settings are what a test varies in leakwatch's configuration.
+type settings struct {
+	mmpAddress string
+	mmpUser    string
+	keyFile    string
+	// knownHosts is the content of ssh.known_hosts.
+	knownHosts     string
+	dialTimeout    time.Duration
+	commandTimeout time.Duration
+	recoverTimeout time.Duration
+}
+
+// fixture is one leakwatch state directory, its config, the followed log
+// file it is fed through, and the `leakwatch run` process of the moment.
+type fixture struct {
+	t         *testing.T
+	dir       string
+	cfgPath   string
+	logFile   string
+	auditFile string
+
+	lw  *harness.Process
+	url string
+
+	sessions atomic.Int64 // what the feeder reports for wb1
+	stop     chan struct{}
+	wg       sync.WaitGroup
+}
+
+// newFixture writes leakwatch's config: enforce mode, a fast model
+// (peak_window 10s), an always-open window, threshold 10, sustain 0s, no
+// SSH pacing, and wb1's MMP as s says. Nothing runs yet.
+func newFixture(t *testing.T, s settings) *fixture {
+	t.Helper()
+	f := &fixture{t: t, dir: t.TempDir(), stop: make(chan struct{})}
+	f.cfgPath = filepath.Join(f.dir, "leakwatch.yaml")
+	f.logFile = filepath.Join(f.dir, "cms.log")
+	state := filepath.Join(f.dir, "state")
+	f.auditFile = filepath.Join(state, "audit.jsonl")
+	knownHosts := filepath.Join(f.dir, "known_hosts")
+	writeFile(t, knownHosts, s.knownHosts, 0o600)
+	if s.mmpUser == "" {
+		s.mmpUser = "admin"
+	}
+	if s.keyFile == "" {
+		_, s.keyFile = newKeyFile(t, f.dir, "unused_key")
+	}
+	cfg := fmt.Sprintf(`timezone: UTC
+state_dir: %q
+log:
+  level: debug
+inputs:
+  files:
+    paths: [%q]
+    poll_interval: 200ms
+model:
+  peak_window: 10s
+  stale_after: 30s
+  clock_skew: 0s
+inventory:
+  webbridges:
+    - name: %s
+      hosts: [cms1]
+      mmp:
+        address: %q
+        user: %q
+  callbridges:
+    - name: cb1
+      hosts: [cms2]
+policy:
+  mode: enforce
+  threshold: %d
+  sustain: 0s
+  windows: ["daily 00:00-24:00"]
+  max_active_sessions: 5
+  cooldown: 1h
+  max_per_day: 3
+  recover_timeout: %s
+ssh:
+  key_file: %q
+  known_hosts: %q
+  dial_timeout: %s
+  command_timeout: %s
+  min_interval: 0s
+`, state, f.logFile, bridge, s.mmpAddress, s.mmpUser, threshold, or(s.recoverTimeout, 20*time.Second),
+		s.keyFile, knownHosts, or(s.dialTimeout, 5*time.Second), or(s.commandTimeout, 10*time.Second))
+	writeFile(t, f.cfgPath, cfg, 0o600)
+	writeFile(t, f.logFile, "", 0o644)
+	t.Cleanup(func() {
+		close(f.stop)
+		f.wg.Wait()
+	})
+	return f
+}
+
+func or(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// feed keeps appending current-time stats lines to the followed file, once
+// a second, until the test ends: wb1 reports sessions (set with
+// setSessions), cb1 reports a CMA peak of 1 in a 10 s period that covers
+// wb1's sample, so wb1's leak is proven to be sessions-1. Each batch also
+// carries an older cb1 report so that a freshly started leakwatch is past
+// its model warm-up (one peak_window since the first sample) at once.
+func (f *fixture) feed(sessions int64) {
+	f.sessions.Store(sessions)
+	f.writeBatch()
+	f.wg.Go(func() {
+		tick := time.NewTicker(feedPeriod)
+		defer tick.Stop()
+		for {
+			select {
+			case <-f.stop:
+				return
+			case <-tick.C:
+				f.writeBatch()
+			}
+		}
+	})
+}
+
+// setSessions changes what wb1 reports from the next batch on, and writes
+// one batch at once.
+func (f *fixture) setSessions(n int64) {
+	f.sessions.Store(n)
+	f.writeBatch()
+}
+
+var batchMu sync.Mutex
+
+func (f *fixture) writeBatch() {
+	batchMu.Lock()
+	defer batchMu.Unlock()
+	now := time.Now()
+	stamp := func(d time.Duration) string { return now.Add(-d).UTC().Format("Jan _2 15:04:05.000") }
+	n := f.sessions.Load()
+	lines := stamp(11*time.Second) + ` user.info cms2 host:server:  INFO : STATS: {"callLegs": "0/1", "CMA": "0/1"}` + "\n" +
+		stamp(2*time.Second) + fmt.Sprintf(` user.info cms1 "webbridge": INFO : [DEBUGGING] Stats %d, c:%d, d:900`, n, 900+n) + "\n" +
+		stamp(0) + ` user.info cms2 host:server:  INFO : STATS: {"callLegs": "0/1", "CMA": "0/1"}` + "\n"
+	fh, err := os.OpenFile(f.logFile, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		f.t.Errorf("feeding %s: %v", f.logFile, err)
+		return
+	}
+	defer fh.Close()
+	if _, err := fh.WriteString(lines); err != nil {
+		f.t.Errorf("feeding %s: %v", f.logFile, err)
+	}
+}
+
+// start runs `leakwatch run` on the fixture's config with a fresh HTTP
+// port and waits until it is ready.
+func (f *fixture) start() *harness.Process {
+	f.t.Helper()
+	addr := fmt.Sprintf("127.0.0.1:%d", harness.FreePort(f.t))
+	f.url = "http://" + addr
+	f.lw = harness.Start(f.t, nil, harness.Binary(f.t), "run", "--config", f.cfgPath, "--web.listen-address", addr)
+	harness.Eventually(f.t, 20*time.Second, "leakwatch ready at "+f.url, func() bool {
+		f.requireRunning()
+		code, _ := harness.Get(f.url + "/-/ready")
+		return code == 200
+	})
+	return f.lw
+}
+
+// requireRunning fails the test at once if leakwatch has exited.
+func (f *fixture) requireRunning() {
+	f.t.Helper()
+	select {
+	case <-f.lw.Done():
+		f.t.Fatalf("leakwatch exited:\n%s", f.lw.Output())
+	default:
+	}
+}
+
+// healthy asserts that leakwatch still runs and answers /-/healthy.
+func (f *fixture) healthy() {
+	f.t.Helper()
+	f.requireRunning()
+	if code, _ := harness.Get(f.url + "/-/healthy"); code != 200 {
+		f.t.Errorf("/-/healthy answered %d, want 200", code)
+	}
+}
+
+// audit returns the whole audit log.
+func (f *fixture) audit() []audit.Entry {
+	f.t.Helper()
+	es, err := audit.ReadTail(f.auditFile, 100000)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return es
+}
+
+// events returns the audit entries of wb1 with event ev.
+func (f *fixture) events(ev audit.Event) []audit.Entry {
+	f.t.Helper()
+	var out []audit.Entry
+	for _, e := range f.audit() {
+		if e.Event == ev && e.Bridge == bridge {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// waitEvent waits for a wb1 audit entry with event ev matching ok (nil: any)
+// and returns the first one.
+func (f *fixture) waitEvent(timeout time.Duration, ev audit.Event, ok func(audit.Entry) bool) audit.Entry {
+	f.t.Helper()
+	var found audit.Entry
+	harness.Eventually(f.t, timeout, fmt.Sprintf("audit event %s of %s", ev, bridge), func() bool {
+		f.requireRunning()
+		for _, e := range f.events(ev) {
+			if ok == nil || ok(e) {
+				found = e
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+// metric scrapes /metrics and returns the series' value (false if absent).
+func (f *fixture) metric(series string) (float64, bool) {
+	f.t.Helper()
+	code, body := harness.Get(f.url + "/metrics")
+	if code != 200 {
+		f.t.Fatalf("/metrics answered %d", code)
+	}
+	return harness.Metric(body, series)
+}
+
+// waitMetric waits until the series has value want.
+func (f *fixture) waitMetric(timeout time.Duration, series string, want float64) {
+	f.t.Helper()
+	harness.Eventually(f.t, timeout, fmt.Sprintf("%s %v on /metrics", series, want), func() bool {
+		f.requireRunning()
+		v, ok := f.metric(series)
+		return ok && v == want
+	})
+}
+
+// holds checks cond every 100 ms for d and fails the test the first time it
+// is false: it shows that something does not happen while leakwatch keeps
+// evaluating (its policy steps every second).
+func (f *fixture) holds(d time.Duration, what string, cond func() bool) {
+	f.t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		f.requireRunning()
+		if !cond() {
+			f.t.Fatalf("%s no longer holds", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Series names on /metrics.
+var (
+	restartsFailed      = fmt.Sprintf(`leakwatch_restarts_total{result="failed",webbridge=%q}`, bridge)
+	restartsOK          = fmt.Sprintf(`leakwatch_restarts_total{result="ok",webbridge=%q}`, bridge)
+	restartsInterrupted = fmt.Sprintf(`leakwatch_restarts_total{result="interrupted",webbridge=%q}`, bridge)
+	breakerTripped      = fmt.Sprintf(`leakwatch_breaker_tripped{webbridge=%q}`, bridge)
+	blockedByBreaker    = fmt.Sprintf(`leakwatch_restart_blocked{reason="breaker_tripped",webbridge=%q}`, bridge)
+	blockedByCooldown   = fmt.Sprintf(`leakwatch_restart_blocked{reason="cooldown",webbridge=%q}`, bridge)
+)
