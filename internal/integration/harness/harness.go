@@ -249,3 +249,15 @@ func RSS(pid int) (int64, error) {
 	kb, _ := strconv.ParseInt(string(m[1]), 10, 64)
 	return kb << 10, nil
 }
+
+// Main runs a test package's tests and then removes the binary Binary
+// built. Integration packages call it from TestMain:
+//
+//	func TestMain(m *testing.M) { os.Exit(harness.Main(m)) }
+func Main(m *testing.M) int {
+	code := m.Run()
+	if buildPath != "" {
+		os.RemoveAll(filepath.Dir(buildPath))
+	}
+	return code
+}

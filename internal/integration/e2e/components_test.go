@@ -1,0 +1,359 @@
+package e2e
+
+// The real programs the end-to-end test runs: rsyslogd, sshd (standing in
+// for the MMPs) and Prometheus, each on 127.0.0.1 with its own files in a
+// temporary directory, each stopped when the test ends.
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/leakwatch/leakwatch/internal/integration/harness"
+	"github.com/leakwatch/leakwatch/internal/opskit"
+)
+
+// rsyslogConf receives RFC 3164 syslog on one TCP port of 127.0.0.1 and
+// writes every message to one file with the template named by its fourth
+// argument. No imuxsock or imklog: the system log and /dev/log are left
+// alone.
+const rsyslogConf = `global(workDirectory="%[1]s")
+module(load="imtcp")
+input(type="imtcp" address="127.0.0.1" port="%[2]d")
+template(name="cms" type="string"
+         string="%%TIMESTAMP%% %%syslogfacility-text%%.%%syslogseverity-text%% %%HOSTNAME%% %%syslogtag%%%%msg%%\n")
+*.* action(type="omfile" file="%[3]s" template="%[4]s" flushOnTXEnd="on")
+`
+
+// Templates of rsyslog's output file.
+const (
+	// templateCMS writes the form Cisco's documents show,
+	// `Nov 26 12:00:00 user.info cms2 webbridge: INFO : ...`. It writes
+	// %syslogtag%%msg% back to back on purpose: rsyslog's RFC 3164 parser
+	// ends the tag at the first colon, so the Call Bridge's `host:server:`
+	// tag becomes tag "host:" and message "server: ...".
+	templateCMS = "cms"
+	// templateTraditional is rsyslog's (and Debian's) default file format,
+	// `Nov 26 12:00:00 cms2 webbridge: INFO : ...`. It puts a space before
+	// a message that does not start with one, so it writes the Call
+	// Bridge's lines as `cms4 host: server: INFO : STATS: {...}`.
+	templateTraditional = "RSYSLOG_TraditionalFileFormat"
+)
+
+// rsyslog is a running rsyslogd.
+type rsyslog struct {
+	Addr string // its TCP input, 127.0.0.1:port
+	File string // the file it writes every message to
+}
+
+// startRsyslog runs rsyslogd in the foreground with rsyslogConf writing
+// with template, and waits until its TCP input accepts connections.
+func startRsyslog(t *testing.T, template string) *rsyslog {
+	t.Helper()
+	bin := harness.Need(t, "rsyslogd")
+	dir := t.TempDir()
+	work := filepath.Join(dir, "work")
+	if err := os.Mkdir(work, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	port := harness.FreePort(t)
+	r := &rsyslog{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), File: filepath.Join(dir, "cms.log")}
+	conf := filepath.Join(dir, "rsyslog.conf")
+	if err := os.WriteFile(conf, fmt.Appendf(nil, rsyslogConf, work, port, r.File, template), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := harness.Start(t, nil, bin, "-n", "-f", conf, "-i", filepath.Join(dir, "rsyslogd.pid"))
+	waitListening(t, p, "rsyslogd", r.Addr)
+	return r
+}
+
+// mmpScript stands in for the MMP behind sshd's ForceCommand. One sshd
+// listens on one port per Web Bridge; the script tells the MMPs apart by
+// the server port in $SSH_CONNECTION. It records every command with the
+// time and port, and for `webbridge restart` also appends the port to a
+// request file that the test's feeder turns into a restart of that bridge
+// in the simulator.
+const mmpScript = `#!/bin/sh
+dir='%s'
+port=${SSH_CONNECTION##* }
+printf '%%s %%s %%s\n' "$(date -u +%%Y-%%m-%%dT%%H:%%M:%%S.%%NZ)" "$port" "$SSH_ORIGINAL_COMMAND" >> "$dir/record"
+case "$SSH_ORIGINAL_COMMAND" in
+"webbridge restart")
+	printf '%%s\n' "$port" >> "$dir/restart-requests"
+	echo "Web Bridge restarting" ;;
+*)
+	echo "FAILURE: unknown command"
+	exit 1 ;;
+esac
+`
+
+// mmps is one sshd standing in for the MMPs of several Web Bridges.
+type mmps struct {
+	dir        string
+	addrs      map[string]string // Web Bridge name -> 127.0.0.1:port
+	user       string
+	keyFile    string // client private key sshd authorizes
+	knownHosts string // known_hosts with sshd's host key for every address
+}
+
+// mmpRecord is one command the stand-in script ran.
+type mmpRecord struct {
+	Time    time.Time
+	Port    string
+	Command string
+}
+
+// startMMPs runs one OpenSSH sshd listening on one port per name, with its
+// own host key, an authorized client key and mmpScript as ForceCommand.
+func startMMPs(t *testing.T, names []string) *mmps {
+	t.Helper()
+	bin := harness.Need(t, "sshd")
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() == 0 {
+		// sshd running as root needs its privilege separation directory,
+		// which the init system normally creates.
+		if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
+			t.Fatalf("creating /run/sshd: %v", err)
+		}
+	}
+	m := &mmps{dir: t.TempDir(), addrs: map[string]string{}, user: u.Username}
+	path := func(name string) string { return filepath.Join(m.dir, name) }
+	write := func(name string, content []byte, perm os.FileMode) {
+		t.Helper()
+		if err := os.WriteFile(path(name), content, perm); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	hostPub := writeKey(t, path("host_ed25519"))
+	clientPub := writeKey(t, path("client_ed25519"))
+	m.keyFile = path("client_ed25519")
+	write("authorized_keys", ssh.MarshalAuthorizedKey(clientPub), 0o600)
+	write("mmp.sh", fmt.Appendf(nil, mmpScript, m.dir), 0o755)
+
+	conf := []string{
+		"HostKey " + path("host_ed25519"),
+		"PidFile " + path("sshd.pid"),
+		"AuthorizedKeysFile " + path("authorized_keys"),
+		"StrictModes no",
+		"UsePAM no",
+		"PubkeyAuthentication yes",
+		"PasswordAuthentication no",
+		"KbdInteractiveAuthentication no",
+		"PermitRootLogin prohibit-password",
+		"AllowUsers " + m.user,
+		"ForceCommand " + path("mmp.sh"),
+		"PrintMotd no",
+		"LogLevel VERBOSE",
+	}
+	var addrs []string
+	for _, n := range names {
+		a := net.JoinHostPort("127.0.0.1", strconv.Itoa(harness.FreePort(t)))
+		m.addrs[n] = a
+		addrs = append(addrs, a)
+		conf = append(conf, "ListenAddress "+a)
+	}
+	write("sshd_config", []byte(strings.Join(conf, "\n")+"\n"), 0o600)
+	m.knownHosts = path("known_hosts")
+	write("known_hosts", []byte(knownhosts.Line(addrs, hostPub)+"\n"), 0o600)
+
+	p := harness.Start(t, nil, bin, "-D", "-e", "-f", path("sshd_config"))
+	for _, a := range addrs {
+		waitListening(t, p, "sshd", a)
+	}
+	return m
+}
+
+// writeKey writes a new ed25519 private key in OpenSSH form to file and
+// returns its public key.
+func writeKey(t *testing.T, file string) ssh.PublicKey {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sshPub, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sshPub
+}
+
+// requestFile is where mmpScript appends the port of each restart request.
+func (m *mmps) requestFile() string { return filepath.Join(m.dir, "restart-requests") }
+
+// bridgeOn returns the Web Bridge whose MMP listens on port.
+func (m *mmps) bridgeOn(port string) (string, bool) {
+	for name, a := range m.addrs {
+		if _, p, _ := net.SplitHostPort(a); p == port {
+			return name, true
+		}
+	}
+	return "", false
+}
+
+// records returns the commands the stand-in ran, oldest first.
+func (m *mmps) records(t *testing.T) []mmpRecord {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(m.dir, "record"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []mmpRecord
+	for _, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		f := strings.SplitN(line, " ", 3)
+		if len(f) != 3 {
+			t.Fatalf("MMP record line %q has no time, port and command", line)
+		}
+		ts, err := time.Parse(time.RFC3339Nano, f[0])
+		if err != nil {
+			t.Fatalf("MMP record line %q: %v", line, err)
+		}
+		out = append(out, mmpRecord{Time: ts, Port: f[1], Command: f[2]})
+	}
+	return out
+}
+
+// waitListening polls until addr accepts TCP connections, failing the test
+// when the process exits first or 20 s pass.
+func waitListening(t *testing.T, p *harness.Process, name, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		select {
+		case <-p.Done():
+			t.Fatalf("%s exited before listening on %s:\n%s", name, addr, p.Output())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not listening on %s after 20s:\n%s", name, addr, p.Output())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// startPrometheus runs a real Prometheus scraping target every second.
+func startPrometheus(t *testing.T, target string) *opskit.Prometheus {
+	t.Helper()
+	bin := harness.Need(t, "prometheus")
+	cfg := fmt.Sprintf(`global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: leakwatch
+    static_configs:
+      - targets: [%q]
+`, target)
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	p, err := opskit.StartPrometheus(ctx, opskit.PrometheusOptions{Binary: bin, Dir: t.TempDir(), Config: cfg, ReadyTimeout: 40 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := p.Stop(); err != nil {
+			t.Errorf("stopping prometheus: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("prometheus log:\n%s", p.Log())
+		}
+	})
+	return p
+}
+
+// sample is one element of an instant vector.
+type sample struct {
+	Labels map[string]string
+	Value  float64
+}
+
+// query evaluates expr at time at (the server's now when zero) through
+// Prometheus's HTTP API and returns the instant vector it gives.
+// opskit.InstantQuery only counts series; this test needs their values.
+func query(ctx context.Context, baseURL, expr string, at time.Time) ([]sample, error) {
+	form := url.Values{"query": {expr}}
+	if !at.IsZero() {
+		form.Set("time", strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64))
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, baseURL+"/api/v1/query", strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, fmt.Errorf("building query %q: %w", expr, err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("querying %q: %w", expr, err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   struct {
+			ResultType string `json:"resultType"`
+			Result     []struct {
+				Metric map[string]string `json:"metric"`
+				Value  [2]any            `json:"value"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return nil, fmt.Errorf("decoding answer to %q (HTTP %d): %w", expr, resp.StatusCode, err)
+	}
+	if body.Status != "success" {
+		return nil, fmt.Errorf("query %q: HTTP %d: %s", expr, resp.StatusCode, body.Error)
+	}
+	if body.Data.ResultType != "vector" {
+		return nil, fmt.Errorf("query %q gave a %s, want a vector", expr, body.Data.ResultType)
+	}
+	out := make([]sample, 0, len(body.Data.Result))
+	for _, r := range body.Data.Result {
+		s, ok := r.Value[1].(string)
+		if !ok {
+			return nil, fmt.Errorf("query %q: value %v is not a string", expr, r.Value[1])
+		}
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return nil, fmt.Errorf("query %q: value %q: %w", expr, s, err)
+		}
+		out = append(out, sample{Labels: r.Metric, Value: v})
+	}
+	return out, nil
+}
