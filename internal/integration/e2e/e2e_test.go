@@ -41,9 +41,18 @@ const (
 // leaking bridge is restarted, exactly once, that the audit log and
 // Prometheus show the leak, the restart and the recovery, and that the
 // proven bound never exceeded the simulator's true leak.
+//
+// It runs once with the form Cisco documents and once with rsyslog's
+// default file format, which splits the Call Bridge's tag.
 func TestEndToEnd(t *testing.T) {
+	for _, template := range []string{templateCMS, templateTraditional} {
+		t.Run(template, func(t *testing.T) { endToEnd(t, template) })
+	}
+}
+
+func endToEnd(t *testing.T, template string) {
 	bin := harness.Binary(t)
-	rs := startRsyslog(t, templateCMS)
+	rs := startRsyslog(t, template)
 	m := startMMPs(t, simWebBridges)
 	webAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(harness.FreePort(t)))
 	prom := startPrometheus(t, webAddr)
@@ -106,7 +115,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	checkPrometheus(t, prom.URL, started.Time, applied[0].leakedBefore)
-	checkFiles(t, rs.File, base)
+	checkFiles(t, rs.File, base, template)
 
 	if err := f.stop(); err != nil {
 		t.Errorf("feeding rsyslog: %v", err)
@@ -263,18 +272,28 @@ func checkPrometheus(t *testing.T, promURL string, restartedAt time.Time, trueLe
 // checkFiles checks that rsyslog wrote the CMS hosts' own names (not its
 // own), and that leakwatch read every component's stats from that file and
 // found no stats line it could not parse.
-func checkFiles(t *testing.T, logFile, base string) {
+func checkFiles(t *testing.T, logFile, base, template string) {
 	t.Helper()
 	b, err := os.ReadFile(logFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{
+	wants := []string{
 		" user.info cms2 webbridge:  INFO : [DEBUG] Stats ",
 		` user.info cms3 "webbridge": INFO : [DEBUGGING] Stats `,
 		" user.info cms4 host:server:  INFO    : STATS: {",
 		" local0.info cms2 cli:  User admin from 127.0.0.1:",
-	} {
+	}
+	if template == templateTraditional {
+		// No facility.severity, and the Call Bridge's tag split in two.
+		wants = []string{
+			" cms2 webbridge:  INFO : [DEBUG] Stats ",
+			` cms3 "webbridge": INFO : [DEBUGGING] Stats `,
+			" cms4 host: server:  INFO    : STATS: {",
+			" cms2 cli:  User admin from 127.0.0.1:",
+		}
+	}
+	for _, want := range wants {
 		if !bytes.Contains(b, []byte(want)) {
 			t.Errorf("rsyslog's file has no line with %q; its last lines:\n%s", want, tail(b, 30))
 		}
