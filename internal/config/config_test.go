@@ -154,3 +154,21 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// TestUnsetFlagDoesNotOverrideFile: a flag's default must not beat the
+// file; only a flag given on the command line does.
+func TestUnsetFlagDoesNotOverrideFile(t *testing.T) {
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	fs.String("mode", "observe", "")
+	fs.String("web.listen-address", ":9149", "")
+	if err := fs.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load("testdata/good-inventory.yml", fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Policy.Mode != "enforce" {
+		t.Errorf("mode = %q: the unset --mode flag's default overrode the file's enforce", c.Policy.Mode)
+	}
+}
