@@ -253,6 +253,17 @@ func (f *Follower) firstScan() {
 			delete(f.resume, e.id())
 			continue
 		}
+		// The inode number may have been freed and given to another file
+		// (ext4 reuses them at once): only the same content before the
+		// saved offset proves it is the rotated file. Reading from 0 is
+		// right for a truncated file at its own path, never for a stranger
+		// found under a rotated name.
+		if same, err := t.unchangedBefore(t.off); err != nil || !same {
+			f.log.Warn("a file in the offsets is gone (its inode number now belongs to another file); lines written to it after the last save, if any, are lost",
+				"path", e.Path, "inode_now_at", rotated)
+			f.closeFile(t, false)
+			continue
+		}
 		f.log.Info("finishing a file rotated while stopped", "path", e.Path, "now_at", rotated)
 		t.at = ""
 		t.draining = true
