@@ -104,6 +104,21 @@ func (in *instance) get() (s scrape, ok bool) {
 	return s, true
 }
 
+// mustGet scrapes /metrics, retrying for up to 10 s.
+func (in *instance) mustGet(t testing.TB) scrape {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if s, ok := in.get(); ok {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s/metrics failed for 10s", in.url)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // waitLines waits until the running leakwatch has counted want lines, and
 // fails at once if it counts more.
 func (in *instance) waitLines(t testing.TB, want uint64, what string) {

@@ -130,10 +130,7 @@ func TestRotatedFileInodeReusedWhileStopped(t *testing.T) {
 	t.Logf("the copy %s has inode %d, as the rotated file leakwatch saved had", filepath.Base(rotated), oldIno)
 
 	p = in.start(t)
-	s, ok := in.get()
-	if !ok {
-		t.Fatal("no /metrics")
-	}
+	s := in.mustGet(t)
 	if s.lines != 0 {
 		t.Errorf("after the restart leakwatch read %d lines, want 0: it took %s, a new file given the inode number of a rotated file deleted while it was stopped, for that file, and read it from the start (duplicates)",
 			s.lines, filepath.Base(rotated))
