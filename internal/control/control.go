@@ -23,6 +23,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/leakwatch/leakwatch/internal/atomicfile"
 )
 
 // Request kinds.
@@ -99,7 +101,7 @@ func Submit(dir string, req Request) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := writeAtomic(filepath.Join(rd, req.ID+".request"), data); err != nil {
+	if err := atomicfile.Write(filepath.Join(rd, req.ID+".request"), data, 0o600); err != nil {
 		return "", err
 	}
 	return req.ID, nil
@@ -168,16 +170,5 @@ func Respond(dir string, resp Response) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(requestsDir(dir), resp.ID+".response"), data)
-}
-
-func writeAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return fmt.Errorf("writing %s: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("renaming %s: %w", tmp, err)
-	}
-	return nil
+	return atomicfile.Write(filepath.Join(requestsDir(dir), resp.ID+".response"), data, 0o600)
 }

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/leakwatch/leakwatch/internal/atomicfile"
 )
 
 // stateVersion is the format version of offsets.json.
@@ -94,34 +96,8 @@ func writeState(dir string, content []byte) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("creating state directory: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, stateFileName+".tmp*")
-	if err != nil {
-		return fmt.Errorf("creating temporary offsets file: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := tmp.Write(content); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("syncing %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("closing %s: %w", tmp.Name(), err)
-	}
-	path := filepath.Join(dir, stateFileName)
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("renaming offsets into %s: %w", path, err)
-	}
-	// The rename is durable only once the directory is synced.
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("opening state directory to sync: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("syncing state directory %s: %w", dir, err)
+	if err := atomicfile.Write(filepath.Join(dir, stateFileName), content, 0o600); err != nil {
+		return fmt.Errorf("saving offsets: %w", err)
 	}
 	return nil
 }

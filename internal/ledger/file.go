@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/leakwatch/leakwatch/internal/atomicfile"
 )
 
 // Load reads the ledger from dir/restarts.json. A missing file gives an empty
@@ -78,7 +80,10 @@ func (s *State) Save() error {
 		return fmt.Errorf("encoding restart ledger: %w", err)
 	}
 	data = append(data, '\n')
-	return writeAtomic(filepath.Join(s.dir, FileName), data)
+	if err := atomicfile.Write(filepath.Join(s.dir, FileName), data, 0o600); err != nil {
+		return fmt.Errorf("saving restart ledger: %w", err)
+	}
+	return nil
 }
 
 // Path returns the ledger file's path, or "" for a memory ledger.
@@ -87,41 +92,6 @@ func (s *State) Path() string {
 		return ""
 	}
 	return filepath.Join(s.dir, FileName)
-}
-
-func writeAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing restart ledger %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("writing restart ledger %s: %w", tmp.Name(), err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("syncing restart ledger %s: %w", tmp.Name(), err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("closing restart ledger %s: %w", tmp.Name(), err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("replacing restart ledger %s: %w", path, err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("syncing state directory %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err = d.Sync(); err != nil {
-		return fmt.Errorf("syncing state directory %s: %w", dir, err)
-	}
-	return nil
 }
 
 // Bridges returns the names of every bridge the ledger knows, sorted.
