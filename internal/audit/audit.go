@@ -174,9 +174,16 @@ func (l *Log) Close() error {
 // tailChunk is how much ReadTail reads from the end at a time.
 const tailChunk = 64 << 10
 
-// ReadTail returns the last n entries of the audit log at path, oldest first.
-// A missing file gives no entries and no error (nothing audited yet). Lines
-// that do not parse (a line torn by a crash) are skipped.
+// TailMaxBytes bounds what ReadTail reads from the end of the file. An
+// entry is a few hundred bytes (a restart's output is capped at 4 KiB), so
+// this holds far more than a page shows, and a page that refreshes every
+// few seconds reads a bounded amount however large the log grows.
+const TailMaxBytes = 256 << 10
+
+// ReadTail returns the last n entries of the audit log at path, oldest first,
+// found within its last TailMaxBytes. A missing file gives no entries and no
+// error (nothing audited yet). Lines that do not parse (a line torn by a
+// crash, or cut by the bound) are skipped.
 func ReadTail(path string, n int) ([]Entry, error) {
 	if n <= 0 {
 		return nil, nil
@@ -198,7 +205,7 @@ func ReadTail(path string, n int) ([]Entry, error) {
 	size := info.Size()
 	off := size
 	var buf []byte
-	for off > 0 && bytes.Count(buf, []byte{'\n'}) <= n {
+	for off > 0 && size-off < TailMaxBytes && bytes.Count(buf, []byte{'\n'}) <= n {
 		step := min(int64(tailChunk), off)
 		off -= step
 		chunk := make([]byte, step)

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -107,8 +108,8 @@ func TestReadTail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// More than one read chunk of entries.
-	const total = 2000
+	// More than one read chunk of entries, within TailMaxBytes.
+	const total = 1200
 	for i := range total {
 		if err := l.Write(Entry{Time: time.Unix(int64(i), 0).UTC(), Event: EventDecision, Bridge: "wb1", Detail: fmt.Sprintf("entry %d %s", i, strings.Repeat("y", 80))}); err != nil {
 			t.Fatal(err)
@@ -203,5 +204,31 @@ func TestNoSecretFields(t *testing.T) {
 	walk(reflect.TypeFor[Entry](), "Entry")
 	if len(seen) < 2 {
 		t.Fatal("walk did not reach policy.Inputs")
+	}
+}
+
+// TestReadTailIsBounded: a log whose last line is huge and has no newline
+// is read only up to TailMaxBytes, and gives what lies in that window.
+func TestReadTailIsBounded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	l, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if err := l.Write(Entry{Time: time.Unix(int64(i), 0), Event: EventDecision, Bridge: "wb1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	f.Write(bytes.Repeat([]byte("x"), 8*TailMaxBytes))
+	f.Close()
+	got, err := ReadTail(path, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 0 {
+		t.Errorf("got %d entries from beyond the bound", len(got))
 	}
 }

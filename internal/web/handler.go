@@ -135,7 +135,7 @@ func (h *handler) page(w http.ResponseWriter, r *http.Request) {
 	var entries []audit.Entry
 	var auditErr error
 	if h.opts.AuditFile != "" {
-		entries, auditErr = readAuditTail(h.opts.AuditFile, auditEntries, auditTailBytes)
+		entries, auditErr = readAuditTail(h.opts.AuditFile, auditEntries)
 		if auditErr != nil {
 			h.log.Warn("status page: audit log tail unavailable", "err", auditErr)
 		}
