@@ -184,38 +184,6 @@ func (a *Actuator) Step(ctx context.Context, snap cluster.Snapshot, now time.Tim
 	return ds, errors.Join(err, rerr)
 }
 
-// RefusedError is returned by Force when a guard that force does not lift
-// blocks the restart.
-type RefusedError struct {
-	Decision policy.Decision
-}
-
-func (e *RefusedError) Error() string {
-	return fmt.Sprintf("forced restart of %s refused (%s): %s", e.Decision.WebBridge, e.Decision.Reason, e.Decision.Detail)
-}
-
-// Force restarts bridge now for `leakwatch restart --force`, in either mode.
-// It lifts the window and load (max_active_sessions) guards only; every other
-// guard holds, the breaker included (reset it first). A refusal is a
-// *RefusedError and is audited; the restart is audited as forced.
-func (a *Actuator) Force(ctx context.Context, snap cluster.Snapshot, bridge string, now time.Time) (ledger.Restart, error) {
-	a.mu.Lock()
-	d, ok := a.eng.EvaluateForced(snap, a.led, bridge, now)
-	if !ok {
-		a.mu.Unlock()
-		return ledger.Restart{}, fmt.Errorf("forced restart: no Web Bridge named %q", bridge)
-	}
-	err := a.applyTransitions([]policy.Decision{d}, now)
-	if !d.Restart {
-		a.write(audit.Entry{Time: now, Event: audit.EventForceRefused, Bridge: bridge, Forced: true,
-			Reason: string(d.Reason), Detail: d.Detail, Inputs: &d.Inputs})
-		a.mu.Unlock()
-		return ledger.Restart{}, errors.Join(err, &RefusedError{Decision: d})
-	}
-	r, rerr := a.restartLocked(ctx, d, true, now) // unlocks
-	return r, errors.Join(err, rerr)
-}
-
 // restartLocked performs one restart. It is called with a.mu held and
 // releases it while the command runs: the saved in-flight record keeps any
 // other restart out meanwhile.

@@ -12,26 +12,50 @@ import (
 	"github.com/leakwatch/leakwatch/internal/policy"
 )
 
-// Manual restarts bridge for `leakwatch restart`. With force it is Force;
-// without, every guard applies (in either mode: the operator asked) and a
-// refusal is a *RefusedError naming the guard that blocks.
+// RefusedError is returned by Force and Manual when a guard blocks the
+// restart the operator asked for.
+type RefusedError struct {
+	Decision policy.Decision
+	Forced   bool
+}
+
+func (e *RefusedError) Error() string {
+	what := "restart"
+	if e.Forced {
+		what = "forced restart"
+	}
+	return fmt.Sprintf("%s of %s refused (%s): %s", what, e.Decision.WebBridge, e.Decision.Reason, e.Decision.Detail)
+}
+
+// Force restarts bridge now for `leakwatch restart --force`, in either mode.
+// It lifts the window and load (max_active_sessions) guards only; every other
+// guard holds, the breaker included (reset it first). A refusal is a
+// *RefusedError and is audited; the restart is audited as forced.
+func (a *Actuator) Force(ctx context.Context, snap cluster.Snapshot, bridge string, now time.Time) (ledger.Restart, error) {
+	return a.Manual(ctx, snap, bridge, true, now)
+}
+
+// Manual restarts bridge for `leakwatch restart`, in either mode: the
+// operator asked. Without force every guard applies; with force, as Force.
+// A refusal is a *RefusedError naming the guard that blocks, and audited.
 func (a *Actuator) Manual(ctx context.Context, snap cluster.Snapshot, bridge string, force bool, now time.Time) (ledger.Restart, error) {
+	evaluate, refused := a.eng.EvaluateManual, audit.EventRestartRefused
 	if force {
-		return a.Force(ctx, snap, bridge, now)
+		evaluate, refused = a.eng.EvaluateForced, audit.EventForceRefused
 	}
 	a.mu.Lock()
-	d, ok := a.eng.EvaluateManual(snap, a.led, bridge, now)
+	d, ok := evaluate(snap, a.led, bridge, now)
 	if !ok {
 		a.mu.Unlock()
 		return ledger.Restart{}, fmt.Errorf("restart: no Web Bridge named %q", bridge)
 	}
 	err := a.applyTransitions([]policy.Decision{d}, now)
 	if !d.Restart {
-		a.write(audit.Entry{Time: now, Event: audit.EventForceRefused, Bridge: bridge,
+		a.write(audit.Entry{Time: now, Event: refused, Bridge: bridge, Forced: force,
 			Reason: string(d.Reason), Detail: d.Detail, Inputs: &d.Inputs})
 		a.mu.Unlock()
-		return ledger.Restart{}, errors.Join(err, &RefusedError{Decision: d})
+		return ledger.Restart{}, errors.Join(err, &RefusedError{Decision: d, Forced: force})
 	}
-	r, rerr := a.restartLocked(ctx, d, false, now) // unlocks
+	r, rerr := a.restartLocked(ctx, d, force, now) // unlocks
 	return r, errors.Join(err, rerr)
 }

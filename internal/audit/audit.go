@@ -42,6 +42,9 @@ const (
 	EventBreakerReset Event = "breaker_reset"
 	// EventForceRefused: a forced restart was refused by a guard.
 	EventForceRefused Event = "force_refused"
+	// EventRestartRefused is a `leakwatch restart` (without --force) that
+	// a guard refused.
+	EventRestartRefused Event = "restart_refused"
 	// EventConfig: the policy configuration (mode) changed.
 	EventConfig Event = "config"
 )

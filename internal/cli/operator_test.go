@@ -366,11 +366,14 @@ func TestOperatorWithDaemon(t *testing.T) {
 	if n := len(auditEvents(t, s, "wb1", audit.EventBreakerReset)); n != 1 {
 		t.Errorf("%d breaker_reset audit entries, want 1", n)
 	}
+	// --force refusals are force_refused, plain ones restart_refused.
 	refused := auditEvents(t, s, "wb1", audit.EventForceRefused)
-	wantRefusals := []string{string(policy.ReasonBreakerTripped), string(policy.ReasonTooManyActiveSessions), string(policy.ReasonRecovering)}
-	if len(refused) != len(wantRefusals) {
-		t.Fatalf("force_refused audit entries %+v, want %d", refused, len(wantRefusals))
+	plain := auditEvents(t, s, "wb1", audit.EventRestartRefused)
+	if len(refused) != 2 || len(plain) != 1 {
+		t.Fatalf("force_refused %+v and restart_refused %+v, want 2 and 1", refused, plain)
 	}
+	refused = []audit.Entry{refused[0], plain[0], refused[1]}
+	wantRefusals := []string{string(policy.ReasonBreakerTripped), string(policy.ReasonTooManyActiveSessions), string(policy.ReasonRecovering)}
 	for i, e := range refused {
 		if e.Reason != wantRefusals[i] {
 			t.Errorf("refusal %d audited with reason %q, want %q", i, e.Reason, wantRefusals[i])

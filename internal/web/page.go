@@ -255,7 +255,7 @@ func auditRowOf(e audit.Entry, now time.Time, loc *time.Location) auditRow {
 	}
 	r.Text = strings.Join(parts, ": ")
 	switch {
-	case e.Event == audit.EventBreakerTripped || e.Event == audit.EventForceRefused || e.Result == "failed" || e.Result == "interrupted":
+	case e.Event == audit.EventBreakerTripped || e.Event == audit.EventForceRefused || e.Event == audit.EventRestartRefused || e.Result == "failed" || e.Result == "interrupted":
 		r.Class = classCrit
 	case e.Event == audit.EventRestartStarted || e.Event == audit.EventRestartFinished || e.Decision == "restart":
 		r.Class = classAct
