@@ -6,24 +6,19 @@ package e2e
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/leakwatch/leakwatch/internal/integration/harness"
@@ -80,7 +75,7 @@ func startRsyslog(t *testing.T, template string) *rsyslog {
 		t.Fatal(err)
 	}
 	p := harness.Start(t, nil, bin, "-n", "-f", conf, "-i", filepath.Join(dir, "rsyslogd.pid"))
-	waitListening(t, p, "rsyslogd", r.Addr)
+	harness.WaitListening(t, p, "rsyslogd", r.Addr, 20*time.Second)
 	return r
 }
 
@@ -124,86 +119,21 @@ type mmpRecord struct {
 // own host key, an authorized client key and mmpScript as ForceCommand.
 func startMMPs(t *testing.T, names []string) *mmps {
 	t.Helper()
-	bin := harness.Need(t, "sshd")
-	u, err := user.Current()
-	if err != nil {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "mmp.sh")
+	if err := os.WriteFile(script, fmt.Appendf(nil, mmpScript, dir), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if os.Geteuid() == 0 {
-		// sshd running as root needs its privilege separation directory,
-		// which the init system normally creates.
-		if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
-			t.Fatalf("creating /run/sshd: %v", err)
-		}
+	sshd := harness.StartSSHD(t, harness.SSHDOptions{Dir: dir, Listeners: len(names), ForceCommand: script})
+	m := &mmps{dir: dir, addrs: map[string]string{}, user: sshd.User, keyFile: sshd.ClientKeyFile,
+		knownHosts: filepath.Join(dir, "known_hosts")}
+	for i, n := range names {
+		m.addrs[n] = sshd.Addrs[i]
 	}
-	m := &mmps{dir: t.TempDir(), addrs: map[string]string{}, user: u.Username}
-	path := func(name string) string { return filepath.Join(m.dir, name) }
-	write := func(name string, content []byte, perm os.FileMode) {
-		t.Helper()
-		if err := os.WriteFile(path(name), content, perm); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	hostPub := writeKey(t, path("host_ed25519"))
-	clientPub := writeKey(t, path("client_ed25519"))
-	m.keyFile = path("client_ed25519")
-	write("authorized_keys", ssh.MarshalAuthorizedKey(clientPub), 0o600)
-	write("mmp.sh", fmt.Appendf(nil, mmpScript, m.dir), 0o755)
-
-	conf := []string{
-		"HostKey " + path("host_ed25519"),
-		"PidFile " + path("sshd.pid"),
-		"AuthorizedKeysFile " + path("authorized_keys"),
-		"StrictModes no",
-		"UsePAM no",
-		"PubkeyAuthentication yes",
-		"PasswordAuthentication no",
-		"KbdInteractiveAuthentication no",
-		"PermitRootLogin prohibit-password",
-		"AllowUsers " + m.user,
-		"ForceCommand " + path("mmp.sh"),
-		"PrintMotd no",
-		"LogLevel VERBOSE",
-	}
-	var addrs []string
-	for _, n := range names {
-		a := net.JoinHostPort("127.0.0.1", strconv.Itoa(harness.FreePort(t)))
-		m.addrs[n] = a
-		addrs = append(addrs, a)
-		conf = append(conf, "ListenAddress "+a)
-	}
-	write("sshd_config", []byte(strings.Join(conf, "\n")+"\n"), 0o600)
-	m.knownHosts = path("known_hosts")
-	write("known_hosts", []byte(knownhosts.Line(addrs, hostPub)+"\n"), 0o600)
-
-	p := harness.Start(t, nil, bin, "-D", "-e", "-f", path("sshd_config"))
-	for _, a := range addrs {
-		waitListening(t, p, "sshd", a)
+	if err := os.WriteFile(m.knownHosts, []byte(knownhosts.Line(sshd.Addrs, sshd.HostKey)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
 	}
 	return m
-}
-
-// writeKey writes a new ed25519 private key in OpenSSH form to file and
-// returns its public key.
-func writeKey(t *testing.T, file string) ssh.PublicKey {
-	t.Helper()
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(file, pem.EncodeToMemory(block), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sshPub, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sshPub
 }
 
 // requestFile is where mmpScript appends the port of each restart request.
@@ -242,29 +172,6 @@ func (m *mmps) records(t *testing.T) []mmpRecord {
 		out = append(out, mmpRecord{Time: ts, Port: f[1], Command: f[2]})
 	}
 	return out
-}
-
-// waitListening polls until addr accepts TCP connections, failing the test
-// when the process exits first or 20 s pass.
-func waitListening(t *testing.T, p *harness.Process, name, addr string) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		select {
-		case <-p.Done():
-			t.Fatalf("%s exited before listening on %s:\n%s", name, addr, p.Output())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not listening on %s after 20s:\n%s", name, addr, p.Output())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // startPrometheus runs a real Prometheus scraping target every second.

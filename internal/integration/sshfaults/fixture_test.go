@@ -1,14 +1,10 @@
 package sshfaults
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -65,65 +61,15 @@ type standIn struct {
 // A missing sshd skips the test, or fails it under CI.
 func startStandIn(t *testing.T, mode string) *standIn {
 	t.Helper()
-	sshd := harness.Need(t, "sshd")
-	u, err := user.Current()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if os.Geteuid() == 0 {
-		// sshd as root insists on its privilege separation folder, which
-		// the init system normally creates.
-		if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
-			t.Fatalf("creating /run/sshd: %v", err)
-		}
-	}
-	s := &standIn{dir: t.TempDir(), user: u.Username}
-	path := func(name string) string { return filepath.Join(s.dir, name) }
-
-	hostPub, hostFile := newKeyFile(t, s.dir, "host_ed25519")
-	s.hostKey = hostPub
-	clientPub, clientFile := newKeyFile(t, s.dir, "client_ed25519")
-	s.keyFile = clientFile
-	writeFile(t, path("authorized_keys"), string(ssh.MarshalAuthorizedKey(clientPub)), 0o600)
-	writeFile(t, path("mmp.sh"), fmt.Sprintf(mmpScript, s.dir), 0o755)
+	dir := t.TempDir()
+	path := func(name string) string { return filepath.Join(dir, name) }
+	writeFile(t, path("mmp.sh"), fmt.Sprintf(mmpScript, dir), 0o755)
 	writeFile(t, path("mode"), mode, 0o600)
-
-	s.addr = fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t))
-	writeFile(t, path("sshd_config"), strings.Join([]string{
-		"ListenAddress " + s.addr,
-		"HostKey " + hostFile,
-		"PidFile " + path("sshd.pid"),
-		"AuthorizedKeysFile " + path("authorized_keys"),
-		"StrictModes no",
-		"UsePAM no",
-		"PubkeyAuthentication yes",
-		"PasswordAuthentication no",
-		"KbdInteractiveAuthentication no",
-		"PermitRootLogin prohibit-password",
-		"AllowUsers " + s.user,
-		"ForceCommand " + path("mmp.sh"),
-		"PrintMotd no",
-		"LogLevel VERBOSE",
-	}, "\n")+"\n", 0o600)
-
-	p := harness.Start(t, nil, sshd, "-D", "-e", "-f", path("sshd_config"))
-	// Registered after Start, so it runs first: release a hanging script
-	// before sshd is killed and the folder removed.
+	sshd := harness.StartSSHD(t, harness.SSHDOptions{Dir: dir, ForceCommand: path("mmp.sh")})
+	// Registered after the start, so it runs first: release a hanging
+	// script before sshd is killed and the folder removed.
 	t.Cleanup(func() { _ = os.WriteFile(path("release"), nil, 0o600) })
-	harness.Eventually(t, 10*time.Second, "sshd listening on "+s.addr, func() bool {
-		select {
-		case <-p.Done():
-			t.Fatalf("sshd exited before listening:\n%s", p.Output())
-		default:
-		}
-		c, err := net.DialTimeout("tcp", s.addr, time.Second)
-		if err != nil {
-			return false
-		}
-		c.Close()
-		return true
-	})
-	return s
+	return &standIn{dir: dir, addr: sshd.Addrs[0], user: sshd.User, hostKey: sshd.HostKey, keyFile: sshd.ClientKeyFile}
 }
 
 // commands returns the commands the stand-in script recorded.
@@ -145,24 +91,10 @@ func (s *standIn) knownHostsLine(key ssh.PublicKey) string {
 }
 
 // newKeyFile writes a fresh unencrypted ed25519 private key to dir/name and
-// returns its public key and path.
+// returns its public key and the file.
 func newKeyFile(t *testing.T, dir, name string) (ssh.PublicKey, string) {
-	t.Helper()
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "")
-	if err != nil {
-		t.Fatal(err)
-	}
 	p := filepath.Join(dir, name)
-	writeFile(t, p, string(pem.EncodeToMemory(block)), 0o600)
-	sshPub, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sshPub, p
+	return harness.WriteKey(t, p), p
 }
 
 func writeFile(t *testing.T, path, content string, perm os.FileMode) {
