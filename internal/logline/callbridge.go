@@ -206,19 +206,8 @@ func (sc *cbScanner) object(f field, depth int) bool {
 			return false
 		}
 		sc.path = sc.path[:n]
-		sc.skipWS()
-		if sc.i >= len(sc.b) {
-			return sc.invalid("")
-		}
-		switch sc.b[sc.i] {
-		case ',':
-			sc.i++
-			sc.skipWS()
-		case '}':
-			sc.i++
-			return true
-		default:
-			return sc.invalid("expected ',' or '}'")
+		if end, ok := sc.next('}', "expected ',' or '}'"); end || !ok {
+			return ok
 		}
 	}
 }
@@ -238,21 +227,29 @@ func (sc *cbScanner) array(depth int) bool {
 		if !sc.value(fieldIgnore, depth) {
 			return false
 		}
-		sc.skipWS()
-		if sc.i >= len(sc.b) {
-			return sc.invalid("")
-		}
-		switch sc.b[sc.i] {
-		case ',':
-			sc.i++
-			sc.skipWS()
-		case ']':
-			sc.i++
-			return true
-		default:
-			return sc.invalid("expected ',' or ']'")
+		if end, ok := sc.next(']', "expected ',' or ']'"); end || !ok {
+			return ok
 		}
 	}
+}
+
+// next consumes what follows a member or element: ',' before another one,
+// or close, which ends the container (end). ok is false for invalid JSON.
+func (sc *cbScanner) next(close byte, expected string) (end, ok bool) {
+	sc.skipWS()
+	if sc.i >= len(sc.b) {
+		return false, sc.invalid("")
+	}
+	switch sc.b[sc.i] {
+	case ',':
+		sc.i++
+		sc.skipWS()
+		return false, true
+	case close:
+		sc.i++
+		return true, true
+	}
+	return false, sc.invalid(expected)
 }
 
 // value scans the value at sc.i, which means f, inside an object or array
