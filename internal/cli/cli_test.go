@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"flag"
@@ -118,5 +119,37 @@ func TestVersion(t *testing.T) {
 	code, out, _ := run(t, "version")
 	if code != 0 || !strings.HasPrefix(out, "leakwatch ") {
 		t.Errorf("version: %d %q", code, out)
+	}
+}
+
+// TestReplayGoesOnAfterADamagedFile: a truncated gzip is reported, exit 1,
+// and the files after it are still replayed.
+func TestReplayGoesOnAfterADamagedFile(t *testing.T) {
+	plain, err := os.ReadFile("testdata/cluster.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(bytes.Repeat(plain, 50))
+	zw.Close()
+	damaged := filepath.Join(t.TempDir(), "old.log.gz")
+	if err := os.WriteFile(damaged, gz.Bytes()[:gz.Len()/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "replay", "--format", "json", "--reference-time", "2026-03-19T00:00:00Z", damaged, "testdata/cluster.log")
+	if code != 1 || !strings.Contains(errOut, "old.log.gz") || !strings.Contains(errOut, "truncated") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	var rep struct {
+		WebBridges map[string]struct {
+			Sessions int64 `json:"sessions"`
+		} `json:"webbridges"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.WebBridges["cms1"].Sessions != 46 {
+		t.Errorf("the file after the damaged one was not replayed: %s", out)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -108,9 +109,8 @@ func runReplay(ctx context.Context, cfg *config.Config, files []string, ref time
 	res := &replayResult{}
 	var act *actuator.Actuator
 	var restarts []replay.RestartReport
-	if whatIf && len(cfg.Policy.Windows) == 0 {
+	if whatIf && len(cfg.Policy.Windows) == 0 && !cfg.Policy.EmergencyAtLimit {
 		res.note = "no policy.windows configured: the what-if orders no restart"
-		whatIf = false
 	}
 	if whatIf {
 		act, err = actuator.New(actuator.Options{
@@ -158,17 +158,20 @@ func runReplay(ctx context.Context, cfg *config.Config, files []string, ref time
 			pending = append(pending, d.WebBridge)
 		}
 	}
-	var ferr error
+	// A damaged file (a truncated gzip) is reported but does not end the
+	// replay: months of logs should not hang on one bad day. Its complete
+	// lines count; the staleness rules see the gap its lost end leaves.
+	var errs []error
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
-			ferr = err
+			errs = append(errs, err)
 			break
 		}
 		if err := rp.File(f); err != nil {
-			ferr = err
-			break
+			errs = append(errs, err)
 		}
 	}
+	ferr := errors.Join(errs...)
 	now := rp.Now()
 	snap := model.Snapshot(now)
 	if timeline && !rowEnd.IsZero() {

@@ -28,17 +28,16 @@ const bufSize = 4 << 20
 
 // Counts are what a replay has read.
 type Counts struct {
-	Read            uint64 `json:"read"`
-	WebBridgeStats  uint64 `json:"webbridge_stats"`
-	CallBridgeStats uint64 `json:"callbridge_stats"`
-	Malformed       uint64 `json:"malformed"`
-	// The counts below are not in the JSON contract's "lines" object.
+	Read                uint64 `json:"read"`
+	WebBridgeStats      uint64 `json:"webbridge_stats"`
+	CallBridgeStats     uint64 `json:"callbridge_stats"`
+	Malformed           uint64 `json:"malformed"`
 	MalformedWebBridge  uint64 `json:"-"`
 	MalformedCallBridge uint64 `json:"-"`
-	// TooLong counts lines longer than the read buffer (4 MiB).
-	TooLong uint64 `json:"-"`
+	// TooLong counts lines longer than the read buffer (4 MiB), skipped.
+	TooLong uint64 `json:"too_long"`
 	// Dropped counts samples from hosts past the discovery cap.
-	Dropped uint64 `json:"-"`
+	Dropped uint64 `json:"dropped_over_cap"`
 }
 
 // Replayer feeds lines to a model. It is not safe for concurrent use.
