@@ -65,6 +65,12 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		msg := trimEOL(b)[h.msg:]
+		if !plausibleHost(h.host) {
+			if k != Noise && (k != Malformed || out.Reason != reasonBadHost) {
+				t.Fatalf("implausible host %q gave %v %q", h.host, k, out.Reason)
+			}
+			return
+		}
 		if isWebBridgeTag(h.tag) && webBridgeForm(msg) >= 0 {
 			checkWebBridge(t, msg, k, &out)
 		} else if i := callBridgeForm(msg); i >= 0 {

@@ -13,6 +13,7 @@ const (
 	reasonNoYear      = "header: no reference time to infer the year"
 	reasonNoHost      = "header: no hostname"
 	reasonNoTag       = "header: no tag"
+	reasonBadHost     = "header: implausible hostname"
 )
 
 // header is what the header walk found in a line.

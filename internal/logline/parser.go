@@ -76,6 +76,9 @@ func (p *Parser) Parse(b []byte, out *Line) Kind {
 	msg := b[h.msg:]
 	if i := webBridgeForm(msg); i >= 0 && isWebBridgeTag(h.tag) {
 		out.Time, out.Host = h.t, h.host
+		if !plausibleHost(h.host) {
+			return malformed(out, malformedWebBridge, reasonBadHost)
+		}
 		if reason := parseWebBridge(msg[i:], &out.WebBridge); reason != "" {
 			out.WebBridge = WebBridge{}
 			return malformed(out, malformedWebBridge, reason)
@@ -83,6 +86,9 @@ func (p *Parser) Parse(b []byte, out *Line) Kind {
 		out.Kind = WebBridgeStats
 	} else if i := callBridgeForm(msg); i >= 0 {
 		out.Time, out.Host = h.t, h.host
+		if !plausibleHost(h.host) {
+			return malformed(out, malformedCallBridge, reasonBadHost)
+		}
 		if reason := p.parseCallBridge(msg[i:], &out.CallBridge); reason != "" {
 			out.CallBridge = CallBridge{}
 			return malformed(out, malformedCallBridge, reason)
@@ -222,6 +228,24 @@ func levelBefore(b []byte, m int) ([]byte, bool) {
 		return nil, false
 	}
 	return b[j:tagEnd], true
+}
+
+// plausibleHost reports whether a sending host could be a real one: a name
+// or address of letters, digits, '.', '-', '_' and ':' (IPv6). Anything
+// else (control bytes, invalid UTF-8, spaces) would become a bridge name
+// in metrics and on the page, so such a sample is rejected instead.
+func plausibleHost(h []byte) bool {
+	if len(h) == 0 || len(h) > 253 {
+		return false
+	}
+	for _, c := range h {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '-', c == '_', c == ':':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func malformed(out *Line, kind, reason string) Kind {

@@ -164,7 +164,8 @@ var webBridgeTests = []parseTest{
 		"max value", hdr + `webbridge: INFO : [DEBUGGING] Stats 9007199254740991, c:9007199254740991, d:1`,
 		wbWant(WebBridge{Active: MaxValue, Connections: MaxValue, Disconnections: 1}),
 	},
-	{"invalid utf-8 host", "Feb 23 09:02:21.594 user.info \xffCMS webbridge: INFO : " + wbMsg, want{kind: WebBridgeStats, time: feb23, host: "\xffCMS", wb: wbSample}},
+	{"invalid utf-8 host", "Feb 23 09:02:21.594 user.info \xffCMS webbridge: INFO : " + wbMsg,
+		want{kind: Malformed, time: feb23, host: "\xffCMS", mkind: "webbridge", reason: "header: implausible hostname"}},
 
 	{"negative active", hdr + `webbridge: INFO : [DEBUGGING] Stats -1, c:3477, d:3170`, badWB("active: negative number")},
 	{"negative c", hdr + `webbridge: INFO : [DEBUGGING] Stats 1, c:-3477, d:3170`, badWB("c: negative number")},
@@ -471,5 +472,22 @@ func TestRsyslogSplitsHostServerTag(t *testing.T) {
 	line = []byte(`Nov 26 12:00:00 cms4 host: client: INFO : STATS: {"CMA": "1/2"}`)
 	if k := p.Parse(line, &l); k != Noise {
 		t.Fatalf("got %v for a STATS inside another message", k)
+	}
+}
+
+func TestImplausibleHostnameIsMalformed(t *testing.T) {
+	p := NewParser(time.UTC, time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC))
+	var l Line
+	for _, host := range []string{"cms\xff1", "cms\x001", "cms\x1b[31m"} {
+		line := []byte("Nov 26 12:00:00 " + host + ` webbridge: INFO : [DEBUG] Stats 5, c:1, d:1`)
+		if k := p.Parse(line, &l); k != Malformed || l.Reason != "header: implausible hostname" {
+			t.Errorf("host %q: %v %q", host, k, l.Reason)
+		}
+	}
+	for _, host := range []string{"cms1.example.com", "10.1.2.3", "cms_2", "fe80::1"} {
+		line := []byte("Nov 26 12:00:00 " + host + ` webbridge: INFO : [DEBUG] Stats 5, c:1, d:1`)
+		if k := p.Parse(line, &l); k != WebBridgeStats {
+			t.Errorf("host %q: %v %q", host, k, l.Reason)
+		}
 	}
 }

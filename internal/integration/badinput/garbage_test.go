@@ -74,12 +74,13 @@ func newGarbageCorpus(at time.Time, seed uint64) *garbageCorpus {
 			c.items = append(c.items, []byte(hdr("cb1", "host:server")+cbBad[i/12%len(cbBad)]+"\n"))
 			c.cbBad++
 		case 9:
-			// Valid lines whose bytes are odd: a UTF-8 byte order mark in
-			// front, and a hostname that is not UTF-8 (discovered under a
-			// name with U+FFFD, which /metrics can carry).
+			// A valid line with a UTF-8 byte order mark in front, and a
+			// stats line from a hostname that is not UTF-8: rejected as
+			// malformed, never a bridge named with odd bytes.
 			c.items = append(c.items, []byte("\xef\xbb\xbf"+hdr("cms9", "webbridge")+"[DEBUGGING] Stats 1, c:1, d:0\n"))
 			c.items = append(c.items, []byte(hdr("cms\xff9", "webbridge")+"[DEBUGGING] Stats 2, c:2, d:0\n"))
-			c.wb += 2
+			c.wb++
+			c.wbBad++
 		}
 	}
 	return c

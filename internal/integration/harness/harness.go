@@ -70,8 +70,14 @@ var (
 )
 
 // Binary builds cmd/leakwatch once per test process and returns its path.
+//
+// go test caches a passing package by the files the test itself opened
+// or stat'ed; the go build it runs is invisible to it. So Binary stats
+// every source file of the module first: changing any of them reruns the
+// integration tests instead of replaying a stale pass.
 func Binary(t testing.TB) string {
 	t.Helper()
+	statSources(t)
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "leakwatch-bin-")
 		if err != nil {
@@ -89,6 +95,28 @@ func Binary(t testing.TB) string {
 		t.Fatal(buildErr)
 	}
 	return buildPath
+}
+
+func statSources(t testing.TB) {
+	root := RepoRoot(t)
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name := d.Name(); path != root && (strings.HasPrefix(name, ".") || name == "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if strings.HasSuffix(path, ".go") || strings.HasSuffix(path, ".html") || d.Name() == "go.mod" || d.Name() == "go.sum" {
+			_, err = os.Stat(path)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("reading the module's sources: %v", err)
+	}
 }
 
 // FreePort returns a free TCP port on 127.0.0.1.
