@@ -153,3 +153,11 @@ func TestReplayGoesOnAfterADamagedFile(t *testing.T) {
 		t.Errorf("the file after the damaged one was not replayed: %s", out)
 	}
 }
+
+// TestDemoStopsCleanlyAfterDuration: --duration ends the demo with exit 0.
+func TestDemoStopsCleanlyAfterDuration(t *testing.T) {
+	code, out, errOut := run(t, "demo", "--duration", "3s", "--speed", "600", "--web.listen-address", "127.0.0.1:0", "--log.level", "warn")
+	if code != 0 || !strings.Contains(out, "demo stopped") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+}

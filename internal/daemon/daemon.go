@@ -262,7 +262,9 @@ func (d *Daemon) run(ctx context.Context) error {
 		}
 	}
 	wg.Wait()
-	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+	// The parent ending (a signal, or the demo's --duration) is a normal
+	// stop; only a failure given as the cause is an error.
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	d.log.Info("leakwatch stopped")
