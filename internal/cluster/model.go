@@ -286,6 +286,13 @@ func (cb *callBridge) observe(at time.Time, s logline.CallBridge) {
 		func(x cbReport) time.Time { return x.at })
 }
 
+// Dropped counts the samples dropped so far at the discovery cap.
+func (m *Model) Dropped() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.dropped
+}
+
 // MarkRestart tells the model that the named Web Bridge restarted at at:
 // samples up to then no longer prove anything about its leak. leakwatch
 // calls it for each restart it makes; a restart it did not make shows as

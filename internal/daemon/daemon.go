@@ -343,7 +343,7 @@ func (d *Daemon) serveRequests(ctx context.Context) {
 				resp.OK, resp.Message = true, "breaker of "+req.Bridge+" was not tripped"
 			}
 		case control.KindRestart:
-			resp = d.restartRequest(ctx, req, now)
+			resp = control.Restart(ctx, d.act, d.model.Snapshot(now), req, now)
 		default:
 			resp.Message = fmt.Sprintf("unknown request kind %q", req.Kind)
 		}
@@ -351,11 +351,6 @@ func (d *Daemon) serveRequests(ctx context.Context) {
 			d.log.Error("answering a control request", "id", req.ID, "err", err)
 		}
 	}
-}
-
-func (d *Daemon) restartRequest(ctx context.Context, req control.Request, now time.Time) control.Response {
-	snap := d.model.Snapshot(now)
-	return control.Restart(ctx, d.act, snap, req, now)
 }
 
 // reload reads the configuration again. A bad one is refused and the old

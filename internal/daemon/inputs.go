@@ -23,8 +23,6 @@ type counters struct {
 	cbStats        atomic.Uint64
 	wbMalformed    atomic.Uint64
 	cbMalformed    atomic.Uint64
-	droppedCap     atomic.Uint64
-	lastSample     atomic.Int64 // unix nanos of the last applied sample
 	malformedLogAt atomic.Int64 // unix nanos of the last malformed-line log
 	droppedLogAt   atomic.Int64 // unix nanos of the last discovery-cap log
 }
@@ -94,18 +92,16 @@ func (f *feeder) feed(data []byte, name string) {
 	}
 	switch f.model.Observe(l) {
 	case cluster.Applied:
-		f.counts.lastSample.Store(l.Time.UnixNano())
 		if f.notify != nil {
 			f.notify()
 		}
 	case cluster.DroppedCap:
-		n := f.counts.droppedCap.Add(1)
 		// At most one log line a minute: a flood of hostnames must not
 		// flood the log; leakwatch_discovery_dropped_lines_total counts all.
 		now := f.nowFunc().UnixNano()
 		if last := f.counts.droppedLogAt.Load(); now-last >= int64(time.Minute) && f.counts.droppedLogAt.CompareAndSwap(last, now) {
 			f.logger.Warn("stats line dropped: its host is beyond the discovery cap (model.max_discovered); list the bridges in inventory or raise the cap",
-				"source", f.source, "from", name, "host", string(l.Host), "dropped_so_far", n)
+				"source", f.source, "from", name, "host", string(l.Host), "dropped_so_far", f.model.Dropped())
 		}
 	}
 }
