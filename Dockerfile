@@ -27,9 +27,9 @@ COPY --from=build /out/etc/leakwatch.yaml /etc/leakwatch/leakwatch.yaml
 # volume is mounted on it: a new volume copies this ownership.
 COPY --from=build --chown=65532:65532 /out/state /var/lib/leakwatch
 USER 65532:65532
-# 9149: metrics, status and health over HTTP. 5514: syslog receiver (an
+# 9723: metrics, status and health over HTTP. 5514: syslog receiver (an
 # unprivileged port; CMS servers send to it, or a host relays 514 to it).
-EXPOSE 9149/tcp 5514/udp 5514/tcp
+EXPOSE 9723/tcp 5514/udp 5514/tcp
 VOLUME ["/var/lib/leakwatch"]
 ENTRYPOINT ["/leakwatch"]
 CMD ["run", "--config", "/etc/leakwatch/leakwatch.yaml"]

@@ -17,7 +17,7 @@ import (
 func demoCmd(ctx context.Context, env *Env, args []string) error {
 	fs := flagSet(env, "demo", "")
 	speed := fs.Float64("speed", 60, "simulated seconds per real second (60: an hour of logs a minute)")
-	listen := fs.String("web.listen-address", "127.0.0.1:9149", "address of the status page and /metrics")
+	listen := fs.String("web.listen-address", "127.0.0.1:9723", "address of the status page and /metrics")
 	duration := fs.Duration("duration", 0, "stop after this long (0: run until Ctrl-C)")
 	logLevel := fs.String("log.level", "info", "lowest level logged: debug, info, warn, error")
 	if err := parseFlags(fs, args); err != nil {

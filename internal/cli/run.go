@@ -14,7 +14,7 @@ import (
 func runCmd(ctx context.Context, env *Env, args []string) error {
 	fs := flagSet(env, "run", "")
 	fs.String("config", "", "config file (default: built-in defaults)")
-	fs.String("web.listen-address", ":9149", "address of /metrics, the status page and the health endpoints")
+	fs.String("web.listen-address", ":9723", "address of /metrics, the status page and the health endpoints")
 	fs.String("web.config.file", "", "exporter-toolkit web config file for TLS and basic auth")
 	fs.String("log.level", "info", "lowest level logged: debug, info, warn, error")
 	fs.String("log.format", "text", "log format: text or json")

@@ -143,7 +143,7 @@ var defaults = map[string]any{
 	"log.format":                     "text",
 	"timezone":                       "Local",
 	"state_dir":                      "/var/lib/leakwatch",
-	"web.listen_address":             ":9149",
+	"web.listen_address":             ":9723",
 	"web.config_file":                "",
 	"inputs.files.paths":             []string{},
 	"inputs.files.start_at":          "beginning",

@@ -17,7 +17,7 @@ func TestExampleConfigIsTheDefaults(t *testing.T) {
 	}
 	d := Default()
 	c.File = ""
-	if c.Policy.Mode != "observe" || c.Model.StaleAfter != 11*time.Minute || c.Web.ListenAddress != ":9149" {
+	if c.Policy.Mode != "observe" || c.Model.StaleAfter != 11*time.Minute || c.Web.ListenAddress != ":9723" {
 		t.Errorf("example config: %+v", c)
 	}
 	// Every default in the example must equal the one in code.
@@ -105,7 +105,7 @@ func TestEnvironmentAndFlags(t *testing.T) {
 	t.Setenv("LEAKWATCH_POLICY_THRESHOLD", "35")
 	t.Setenv("LEAKWATCH_MODEL_STALE_AFTER", "20m")
 	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
-	fs.String("web.listen-address", ":9149", "")
+	fs.String("web.listen-address", ":9723", "")
 	if err := fs.Parse([]string{"--web.listen-address=127.0.0.1:9999"}); err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func FuzzLoad(f *testing.F) {
 func TestUnsetFlagDoesNotOverrideFile(t *testing.T) {
 	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
 	fs.String("mode", "observe", "")
-	fs.String("web.listen-address", ":9149", "")
+	fs.String("web.listen-address", ":9723", "")
 	if err := fs.Parse(nil); err != nil {
 		t.Fatal(err)
 	}

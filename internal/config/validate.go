@@ -64,7 +64,7 @@ func (cfg *Config) validate() Errors {
 	}
 	c.hostPort("web.listen_address", cfg.Web.ListenAddress)
 	if cfg.Web.ListenAddress == "" {
-		c.fail("web.listen_address", "must not be empty (e.g. :9149)")
+		c.fail("web.listen_address", "must not be empty (e.g. :9723)")
 	}
 
 	f := cfg.Inputs.Files

@@ -27,7 +27,7 @@ import (
 type Options struct {
 	// Speed is simulated seconds per wall second (default 60: an hour a minute).
 	Speed float64
-	// ListenAddress serves the status page and /metrics (default 127.0.0.1:9149).
+	// ListenAddress serves the status page and /metrics (default 127.0.0.1:9723).
 	ListenAddress string
 	// Dir holds the log, state and known_hosts; "" makes a temporary one,
 	// removed at the end.
@@ -70,7 +70,7 @@ func New(opts Options) (d *Demo, err error) {
 		opts.Speed = 60
 	}
 	if opts.ListenAddress == "" {
-		opts.ListenAddress = "127.0.0.1:9149"
+		opts.ListenAddress = "127.0.0.1:9723"
 	}
 	if opts.LeakingBridge == "" {
 		opts.LeakingBridge = "cms2"

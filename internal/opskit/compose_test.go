@@ -65,7 +65,7 @@ func TestDockerComposeServices(t *testing.T) {
 	if lw.Build == nil {
 		t.Error("leakwatch is not built from the Dockerfile")
 	}
-	for _, p := range []string{"9149:9149/tcp", "5514:5514/udp", "5514:5514/tcp"} {
+	for _, p := range []string{"9723:9723/tcp", "5514:5514/udp", "5514:5514/tcp"} {
 		if !slices.Contains(lw.Ports, p) {
 			t.Errorf("leakwatch does not publish %s (ports %v)", p, lw.Ports)
 		}
@@ -188,8 +188,8 @@ func TestDockerComposeAddresses(t *testing.T) {
 			}
 		}
 	}
-	if !slices.Contains(addrs, "leakwatch:9149") {
-		t.Errorf("job leakwatch scrapes %v, want leakwatch:9149", addrs)
+	if !slices.Contains(addrs, "leakwatch:9723") {
+		t.Errorf("job leakwatch scrapes %v, want leakwatch:9723", addrs)
 	}
 	var ams []string
 	for _, am := range prom.Alerting.Alertmanagers {

@@ -72,7 +72,7 @@ func TestDockerfile(t *testing.T) {
 	}
 	for cmd, want := range map[string]string{
 		"USER":       "65532:65532",
-		"EXPOSE":     "9149/tcp 5514/udp 5514/tcp",
+		"EXPOSE":     "9723/tcp 5514/udp 5514/tcp",
 		"VOLUME":     `["/var/lib/leakwatch"]`,
 		"ENTRYPOINT": `["/leakwatch"]`,
 		"CMD":        `["run", "--config", "/etc/leakwatch/leakwatch.yaml"]`,

@@ -33,7 +33,7 @@ log:
   colour: true                           # want U log.colour
 timezone: Mars/Olympus                   # want V timezone
 web:
-  listen_address: "9149"                 # want V web.listen_address
+  listen_address: "9723"                 # want V web.listen_address
 inputs:
   files:
     paths:
