@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"syscall"
 	"time"
 )
 
@@ -17,18 +16,10 @@ const fpLen = 64
 // minBufBytes is the smallest read buffer of a followed file.
 const minBufBytes = 64 << 10
 
-// fileID identifies a file independently of its name.
+// fileID identifies a file independently of its name: device and inode on
+// Unix, volume serial number and file index on Windows (fileid_*.go).
 type fileID struct {
 	Dev, Ino uint64
-}
-
-// identity returns the identity of the file st describes.
-func identity(st os.FileInfo) (fileID, bool) {
-	sys, ok := st.Sys().(*syscall.Stat_t)
-	if !ok {
-		return fileID{}, false
-	}
-	return fileID{Dev: uint64(sys.Dev), Ino: uint64(sys.Ino)}, true //nolint:unconvert // Dev is not uint64 on every platform.
 }
 
 // tailedFile is one open file being followed. It is owned by the Run

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -94,12 +93,6 @@ func New(cfg Config, logger *slog.Logger) (*Follower, error) {
 		resume:     map[fileID]stateEntry{},
 		failing:    map[string]string{},
 	}, nil
-}
-
-// openFile opens name for reading. O_NONBLOCK keeps a path replaced by a FIFO
-// from blocking the follower; it changes nothing for regular files.
-func openFile(name string) (*os.File, error) {
-	return os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 }
 
 // CaughtUp returns a channel closed once every file present when Run started

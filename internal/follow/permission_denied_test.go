@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
-	"syscall"
 	"testing"
 )
 
@@ -17,7 +16,7 @@ func denyOpen(deny *atomic.Bool) func(*Follower) {
 	return func(f *Follower) {
 		f.open = func(name string) (*os.File, error) {
 			if deny.Load() {
-				return nil, &fs.PathError{Op: "open", Path: name, Err: syscall.EACCES}
+				return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrPermission}
 			}
 			return openFile(name)
 		}

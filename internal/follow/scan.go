@@ -45,7 +45,7 @@ func (f *Follower) glob() []candidate {
 		if !st.Mode().IsRegular() {
 			continue
 		}
-		id, ok := identity(st)
+		id, ok := pathIdentity(p, st)
 		if !ok || seen[id] {
 			continue
 		}
@@ -181,7 +181,7 @@ func (f *Follower) openCandidate(path, logical string) *tailedFile {
 		f.pathFailed(path, ReasonStat, err)
 		return nil
 	}
-	id, ok := identity(st)
+	id, ok := openIdentity(fh, st)
 	if !ok || !st.Mode().IsRegular() || f.files[id] != nil {
 		// Replaced between the glob and the open: the next scan sees it.
 		fh.Close()
@@ -286,7 +286,7 @@ func findByID(dir string, id fileID) string {
 		if err != nil {
 			continue
 		}
-		if got, ok := identity(info); ok && got == id {
+		if got, ok := pathIdentity(filepath.Join(dir, de.Name()), info); ok && got == id {
 			return filepath.Join(dir, de.Name())
 		}
 	}
