@@ -248,17 +248,20 @@ func (d *Daemon) run(ctx context.Context) error {
 	wg.Go(func() { d.policyLoop(ctx) })
 	wg.Go(func() { d.readyWatch(ctx, caughtUp, addr) })
 
+	// SIGHUP is what logrotate's postrotate sends: reopen the audit log
+	// first, so that whatever the reload records lands in the new file.
 	hup := make(chan os.Signal, 1)
-	if d.opts.Reload != nil {
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
-	}
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	for done := false; !done; {
 		select {
 		case <-ctx.Done():
 			done = true
 		case <-hup:
-			d.reload()
+			d.reopenAudit()
+			if d.opts.Reload != nil {
+				d.reload()
+			}
 		}
 	}
 	wg.Wait()
@@ -357,6 +360,17 @@ func (d *Daemon) serveRequests(ctx context.Context) {
 // one stays in force. The restart policy, the restarter (SSH settings and
 // credentials) and the log level apply at once; inputs, inventory, model,
 // web and state_dir need a restart, which the log says.
+// reopenAudit reopens the audit log at its path, so that after a rotation
+// (the file renamed away) entries go to the new file. On failure the old
+// descriptor stays open and entries keep going to the rotated file.
+func (d *Daemon) reopenAudit() {
+	if err := d.audit.Reopen(); err != nil {
+		d.log.Error("reopening the audit log failed; still writing to the old file", "file", d.audit.Path(), "err", err)
+		return
+	}
+	d.log.Info("audit log reopened", "file", d.audit.Path())
+}
+
 func (d *Daemon) reload() {
 	old := d.cfg.Load()
 	cfg, err := d.opts.Reload()

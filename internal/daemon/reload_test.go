@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/leakwatch/leakwatch/internal/actuator"
+	"github.com/leakwatch/leakwatch/internal/audit"
 	"github.com/leakwatch/leakwatch/internal/config"
 	"github.com/leakwatch/leakwatch/internal/policy"
 )
@@ -92,5 +93,97 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	waitFor(t, "reload", func() bool { return d.cfg.Load().Policy.Threshold == 35 })
 	if d.act.Status().Mode != policy.ModeObserve {
 		t.Errorf("mode = %s", d.act.Status().Mode)
+	}
+}
+
+// TestAuditReopenedOnSIGHUP rotates the audit log as logrotate does (rename,
+// then SIGHUP) and checks that the entries written after the signal go to
+// a new file at the configured path, not on into the rotated one.
+func TestAuditReopenedOnSIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "leakwatch.yaml")
+	write := func(mode string) {
+		s := "state_dir: " + filepath.Join(dir, "state") + `
+inventory:
+  webbridges:
+    - name: wb1
+      hosts: [cms1]
+      mmp:
+        address: 127.0.0.1:1
+  callbridges:
+    - name: cb1
+      hosts: [cms1]
+policy:
+  mode: ` + mode + `
+  windows: ["Sat 02:00-04:00"]
+`
+		if err := os.WriteFile(file, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("observe")
+	cfg, err := config.Load(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuf
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := newDaemon(Options{Config: cfg, Listener: l,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		Reload: func() (*config.Config, error) { return config.Load(file, nil) },
+		NewRestarter: func(*config.Config) (actuator.Restarter, error) {
+			return noRestarter{t}, nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer d.close()
+		if err := d.run(ctx); err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	defer wg.Wait()
+	defer cancel()
+	waitFor(t, "ready", func() bool { return d.ready.Load() })
+
+	auditFile := cfg.Audit.File
+	rotated := auditFile + ".1"
+	if err := os.Rename(auditFile, rotated); err != nil {
+		t.Fatal(err)
+	}
+	// The mode change is audited (event "config") by the reload the same
+	// signal triggers.
+	write("enforce")
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	waitFor(t, "reload", func() bool { return d.act.Status().Mode == policy.ModeEnforce })
+
+	newEntries, err := audit.ReadTail(auditFile, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldEntries, err := audit.ReadTail(rotated, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	has := func(es []audit.Entry) bool {
+		for _, e := range es {
+			if e.Event == audit.EventConfig && e.Mode == string(policy.ModeEnforce) {
+				return true
+			}
+		}
+		return false
+	}
+	if !has(newEntries) {
+		t.Errorf("the mode change after the rotation is not in the new %s (%d entries); in the rotated file: %v\nlogs:\n%s",
+			filepath.Base(auditFile), len(newEntries), has(oldEntries), logs.String())
+	}
+	if has(oldEntries) {
+		t.Errorf("the mode change after the rotation went on into the rotated %s", filepath.Base(rotated))
 	}
 }
