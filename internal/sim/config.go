@@ -140,6 +140,9 @@ type Config struct {
 	// ReconnectMean is the mean delay before a user dropped by a restart
 	// reconnects (80% do); default 2m.
 	ReconnectMean time.Duration
+
+	// Hazards are the lies of a real syslog; the zero value has none.
+	Hazards Hazards
 }
 
 // withDefaults returns a copy of c with every zero field set to its default.
@@ -283,6 +286,9 @@ func (c Config) validate() error {
 	}
 	if c.NightFraction < 0 || c.NightFraction > 1 {
 		errs = append(errs, fmt.Errorf("NightFraction: %g is outside [0, 1]", c.NightFraction))
+	}
+	if err := c.Hazards.validate(c); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -33,6 +33,13 @@
 // returns the state an estimator must bound: its lower bound of a bridge's
 // leak must never exceed WebBridgeTruth.Leaked.
 //
+// Config.Hazards adds the lies of a real syslog, for property tests: Call
+// Bridge reports that come irregularly or get lost, hosts gone silent,
+// restarts made by hand (counters back to zero), stray and look-alike hosts,
+// lines stamped in the future or the past, and duplicated lines. Each hazard
+// draws from its own random stream, so switching one off leaves the rest of
+// the output as it was; the truth counts only the lines really written.
+//
 // The output is a pure function of the Config (Seed included) and of the
 // sequence of calls: the same calls give the same bytes, however Advance is
 // split. Nothing reads the wall clock.

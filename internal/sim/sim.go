@@ -40,6 +40,8 @@ type Sim struct {
 	hostCum []int // cumulative noise weights of hosts
 	buf     []byte
 
+	hz hazardState
+
 	// afterEvent, when set by a test, runs after every event with the
 	// lock held.
 	afterEvent func()
@@ -64,10 +66,15 @@ type webBridge struct {
 	c, d            int64
 	refused         int64
 	restarts        int
+	handRestarts    int
 	down            bool
 	downUntil       int64
 	baseStats       int64 // schedule without jitter
 	nextStats       int64
+	// The last Stats line written: when (true time) and what it said.
+	statsWritten bool
+	lastStatsAt  int64
+	lastStats    int
 }
 
 type callBridge struct {
@@ -125,6 +132,7 @@ func New(cfg Config) (*Sim, error) {
 	}
 	s.buildHosts()
 	s.buildNoise()
+	s.buildHazards()
 	s.refreshTargets()
 	s.populate()
 	s.nextRefresh = s.now + int64(time.Minute)
@@ -558,6 +566,8 @@ const (
 	evRefresh
 	evStoch
 	evNoise
+	evHandRestart
+	evStray
 )
 
 // nextEvent returns the earliest event; ties go to the kind listed first, so
@@ -584,6 +594,12 @@ func (s *Sim) nextEvent() (int64, event, int) {
 	consider(s.nextRefresh, evRefresh, 0)
 	consider(s.nextStoch, evStoch, 0)
 	consider(s.nextNoise, evNoise, 0)
+	for i, at := range s.hz.nextHand {
+		consider(at, evHandRestart, i)
+	}
+	if at, i := s.nextStray(); i >= 0 {
+		consider(at, evStray, i)
+	}
 	return t, ev, idx
 }
 
@@ -611,9 +627,8 @@ func (s *Sim) handle(ev event, i int, emit func([]byte)) {
 		w.nextStats = w.baseStats + s.rng.Int64N(int64(40*time.Millisecond)) - int64(20*time.Millisecond)
 		w.nextStats = max(w.nextStats, s.now+1)
 	case evCBStats:
-		c := &s.cbs[i]
-		s.emitCBStats(c, emit)
-		c.nextStats += int64(s.cfg.CBInterval)
+		s.emitCBStats(&s.cbs[i], emit)
+		s.scheduleCB(i)
 	case evRefresh:
 		s.refreshTargets()
 		s.nextRefresh += int64(time.Minute)
@@ -624,16 +639,26 @@ func (s *Sim) handle(ev event, i int, emit func([]byte)) {
 	case evNoise:
 		s.emitNoise(emit)
 		s.nextNoise = s.now + s.expNS(s.noiseRate)
+	case evHandRestart:
+		s.handRestart(i)
+	case evStray:
+		s.emitStray(i, emit)
 	}
 }
 
 // begin starts a line of host h at the current time with the header, tag and
 // level, in the host's form.
 func (s *Sim) begin(h *host, fac facility, t tag, lvl level) []byte {
-	dev := s.now + h.skew
+	return s.beginWith(h, fac, t, lvl, 0, s.rng)
+}
+
+// beginWith is begin with the host's clock off by off more than its skew,
+// drawing the receiver's delay from rng.
+func (s *Sim) beginWith(h *host, fac facility, t tag, lvl level, off int64, rng *rand.Rand) []byte {
+	dev := s.now + h.skew + off
 	rcv := s.now
 	if h.form.Header == HeaderReceiver {
-		rcv += s.rng.Int64N(int64(800 * time.Millisecond))
+		rcv += rng.Int64N(int64(800 * time.Millisecond))
 	}
 	b := appendHeader(s.buf[:0], h, fac, lvl.severity(), dev, rcv)
 	return appendTagLevel(b, h, t, lvl)
@@ -642,6 +667,7 @@ func (s *Sim) begin(h *host, fac facility, t tag, lvl level) []byte {
 func (s *Sim) flush(b []byte, emit func([]byte)) {
 	s.buf = b
 	emit(b)
+	s.duplicate(b, emit)
 }
 
 func appendDebug(b []byte, h *host) []byte {
@@ -652,8 +678,12 @@ func appendDebug(b []byte, h *host) []byte {
 }
 
 func (s *Sim) emitWBStats(w *webBridge, emit func([]byte)) {
+	if s.silent(w.host) {
+		return
+	}
 	h := &s.hosts[w.host]
-	b := s.begin(h, facUser, tagWebBridge, lvlInfo)
+	b := s.beginWith(h, facUser, tagWebBridge, lvlInfo, s.stampOffset(w.host), s.rng)
+	w.statsWritten, w.lastStatsAt, w.lastStats = true, s.now, w.genuine+w.leaked
 	b = appendDebug(b, h)
 	b = append(b, "Stats "...)
 	b = strconv.AppendInt(b, int64(w.genuine+w.leaked), 10)
@@ -675,8 +705,12 @@ func appendPair(b []byte, key string, cur, peak int) []byte {
 }
 
 func (s *Sim) emitCBStats(c *callBridge, emit func([]byte)) {
+	if s.silent(c.host) || s.cbLost(c) {
+		c.resetPeaks()
+		return
+	}
 	h := &s.hosts[c.host]
-	b := s.begin(h, facUser, tagServer, lvlInfo)
+	b := s.beginWith(h, facUser, tagServer, lvlInfo, s.stampOffset(c.host), s.rng)
 	b = append(b, `STATS: {"callLegsPS": `...)
 	b = strconv.AppendInt(b, int64(math.Round(float64(c.legsStarted)/s.cfg.CBInterval.Seconds())), 10)
 	b = append(b, ", "...)
@@ -726,6 +760,12 @@ func (s *Sim) RestartWebBridge(name string) error {
 	if wi < 0 {
 		return fmt.Errorf("restarting web bridge %q: no such web bridge or host", name)
 	}
+	s.restart(wi)
+	return nil
+}
+
+// restart ends every session on Web Bridge wi and takes it down.
+func (s *Sim) restart(wi int) {
 	w := &s.wbs[wi]
 	dropped := w.genuine
 	for ci := range s.cbs {
@@ -746,7 +786,6 @@ func (s *Sim) RestartWebBridge(name string) error {
 		pendingLine{at: s.now, host: w.host, kind: pendRestartCLI},
 		pendingLine{at: s.now, host: w.host, kind: pendStopping})
 	s.resample()
-	return nil
 }
 
 func (s *Sim) emitPending(p pendingLine, emit func([]byte)) {

@@ -33,8 +33,17 @@ type WebBridgeTruth struct {
 	// Refused counts users turned away because the bridge was at its limit.
 	Refused int64
 	// Up is false while the bridge restarts.
-	Up       bool
-	Restarts int
+	Up bool
+	// Restarts counts restarts of every kind; HandRestarts those an
+	// operator made by hand (Hazards.HandRestartsPerDay).
+	Restarts     int
+	HandRestarts int
+	// StatsWritten is true once a Stats line of this bridge was written;
+	// LastStats and LastStatsSessions are then when (true time) and the
+	// count it printed. Forged lines of a Hazards.Stray do not count.
+	StatsWritten      bool
+	LastStats         time.Time
+	LastStatsSessions int
 }
 
 // CallBridgeTruth is one Call Bridge's true state.
@@ -93,8 +102,12 @@ func (s *Sim) truth() Truth {
 			Name: w.Name, Host: w.Host, Limit: w.Limit,
 			Genuine: w.genuine, Leaked: w.leaked, Sessions: w.genuine + w.leaked,
 			Connections: w.c, Disconnections: w.d, Refused: w.refused,
-			Up: !w.down, Restarts: w.restarts,
+			Up: !w.down, Restarts: w.restarts, HandRestarts: w.handRestarts,
+			StatsWritten: w.statsWritten, LastStatsSessions: w.lastStats,
 		})
+		if w.statsWritten {
+			t.WebBridges[i].LastStats = time.Unix(0, w.lastStatsAt).In(s.cfg.Start.Location())
+		}
 	}
 	for i := range s.cbs {
 		c := &s.cbs[i]
