@@ -31,7 +31,7 @@ type Options struct {
 	// Config is the policy; it must pass Validate.
 	Config policy.Config
 	// Ledger is the restart record; Save is called after every change.
-	Ledger *ledger.State
+	Ledger ledger.Ledger
 	// Audit receives entries; nil discards them.
 	Audit audit.Writer
 	// Restarter performs restarts; required, except in what-if mode where
@@ -63,7 +63,7 @@ func (succeed) Restart(context.Context, string) (string, error) { return "what-i
 type Actuator struct {
 	mu     sync.Mutex
 	eng    *policy.Engine
-	led    *ledger.State
+	led    ledger.Ledger
 	audit  audit.Writer
 	r      Restarter
 	log    *slog.Logger
@@ -194,13 +194,16 @@ func (a *Actuator) restartLocked(ctx context.Context, d policy.Decision, forced 
 		reason = "forced"
 	}
 	begin := ledger.Restart{Bridge: bridge, Started: now, LeakBound: d.Inputs.LeakBound, Reason: reason, Forced: forced, Emergency: d.Emergency}
-	if err := a.led.BeginRestart(begin); err != nil {
+	// The restart is finished in the ledger it began in, even if another
+	// was adopted while the command ran.
+	led := a.led
+	if err := led.BeginRestart(begin); err != nil {
 		a.mu.Unlock()
 		return ledger.Restart{}, err
 	}
-	if err := a.led.Save(); err != nil {
+	if err := led.Save(); err != nil {
 		// The command is never sent without a durable in-flight record.
-		a.led.CancelRestart(bridge)
+		led.CancelRestart(bridge)
 		a.mu.Unlock()
 		a.log.Error("restart not sent: ledger not saved", "bridge", bridge, "err", err)
 		return ledger.Restart{}, fmt.Errorf("restart of %s not sent: %w", bridge, err)
@@ -226,7 +229,7 @@ func (a *Actuator) restartLocked(ctx context.Context, d policy.Decision, forced 
 	case cmdErr != nil:
 		result, errMsg = ledger.ResultFailed, cmdErr.Error()
 	}
-	r, err := a.led.FinishRestart(bridge, end, result, output, errMsg)
+	r, err := led.FinishRestart(bridge, end, result, output, errMsg)
 	if err != nil {
 		return ledger.Restart{}, err
 	}
@@ -236,13 +239,13 @@ func (a *Actuator) restartLocked(ctx context.Context, d policy.Decision, forced 
 	switch {
 	case result == ledger.ResultFailed:
 		detail := "restart command failed: " + r.Error
-		a.led.TripBreaker(bridge, policy.TripRestartFailed, detail, end)
+		led.TripBreaker(bridge, policy.TripRestartFailed, detail, end)
 		a.write(audit.Entry{Time: end, Event: audit.EventBreakerTripped, Bridge: bridge, Reason: policy.TripRestartFailed, Detail: detail})
 		a.log.Error("web bridge restart failed; breaker tripped", "bridge", bridge, "err", cmdErr)
 	case a.whatIf:
-		a.led.MarkRecovered(bridge)
+		led.MarkRecovered(bridge)
 	}
-	if err := a.led.Save(); err != nil {
+	if err := led.Save(); err != nil {
 		return r, err
 	}
 	if result == ledger.ResultFailed {

@@ -24,7 +24,7 @@ func Load(dir string) (*State, error) {
 	path := filepath.Join(dir, FileName)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return &State{dir: dir, state: emptyState()}, nil
+		return &State{store: fileStore{dir}, dir: dir, state: EmptyRecord()}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading restart ledger %s: %w", path, err)
@@ -33,31 +33,37 @@ func Load(dir string) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("restart ledger %s is corrupt (move it aside to start with an empty history, losing cooldowns and breakers): %w", path, err)
 	}
-	return &State{dir: dir, state: st}, nil
+	return &State{store: fileStore{dir}, dir: dir, state: st}, nil
 }
 
-func decode(data []byte) (fileState, error) {
-	var st fileState
+func decode(data []byte) (Record, error) {
+	var st Record
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&st); err != nil {
-		return fileState{}, err
+		return Record{}, err
 	}
 	if dec.More() {
-		return fileState{}, errors.New("trailing data after the JSON document")
+		return Record{}, errors.New("trailing data after the JSON document")
 	}
+	return st.normalise()
+}
+
+// normalise checks a record read from a store and fills its empty maps.
+func (st Record) normalise() (Record, error) {
 	if st.Version != fileVersion {
-		return fileState{}, fmt.Errorf("version %d, want %d", st.Version, fileVersion)
+		return Record{}, fmt.Errorf("version %d, want %d", st.Version, fileVersion)
 	}
 	for i, r := range st.History {
 		if r.Bridge == "" || r.Started.IsZero() || r.Result == "" {
-			return fileState{}, fmt.Errorf("history entry %d is incomplete", i)
+			return Record{}, fmt.Errorf("history entry %d is incomplete", i)
 		}
 	}
 	// Older versions of the file, or hand edits, may be unordered.
+	st.History = slices.Clone(st.History)
 	slices.SortStableFunc(st.History, func(a, b Restart) int { return a.Started.Compare(b.Started) })
 	if f := st.InFlight; f != nil && (f.Bridge == "" || f.Started.IsZero()) {
-		return fileState{}, errors.New("in-flight restart is incomplete")
+		return Record{}, errors.New("in-flight restart is incomplete")
 	}
 	if st.Breakers == nil {
 		st.Breakers = map[string]Breaker{}
@@ -68,19 +74,19 @@ func decode(data []byte) (fileState, error) {
 	return st, nil
 }
 
+// fileStore keeps the record in <dir>/restarts.json.
+type fileStore struct{ dir string }
+
 // Save writes the ledger atomically: a temporary file in the same directory
 // is written and synced, renamed over restarts.json, and the directory is
-// synced so the rename survives a power cut. A memory ledger saves nothing.
-func (s *State) Save() error {
-	if s.dir == "" {
-		return nil
-	}
-	data, err := json.MarshalIndent(s.state, "", "  ")
+// synced so the rename survives a power cut.
+func (f fileStore) Save(rec Record) error {
+	data, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding restart ledger: %w", err)
 	}
 	data = append(data, '\n')
-	if err := atomicfile.Write(filepath.Join(s.dir, FileName), data, 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(f.dir, FileName), data, 0o600); err != nil {
 		return fmt.Errorf("saving restart ledger: %w", err)
 	}
 	return nil
@@ -95,18 +101,21 @@ func (s *State) Path() string {
 }
 
 // Bridges returns the names of every bridge the ledger knows, sorted.
-func (s *State) Bridges() []string {
+func (s *State) Bridges() []string { return s.state.Bridges() }
+
+// Bridges returns the names of every bridge the record knows, sorted.
+func (st Record) Bridges() []string {
 	seen := map[string]bool{}
-	for _, r := range s.state.History {
+	for _, r := range st.History {
 		seen[r.Bridge] = true
 	}
-	if f := s.state.InFlight; f != nil {
+	if f := st.InFlight; f != nil {
 		seen[f.Bridge] = true
 	}
-	for b := range s.state.Breakers {
+	for b := range st.Breakers {
 		seen[b] = true
 	}
-	for b := range s.state.Recovering {
+	for b := range st.Recovering {
 		seen[b] = true
 	}
 	out := make([]string, 0, len(seen))

@@ -1,7 +1,12 @@
-// Package ledger keeps the durable restart record in the state directory:
-// restart history, breakers, bridges recovering from a restart, and the
-// restart in flight. The file is rewritten atomically after every change, so a
-// leakwatch killed at any moment leaves either the old or the new record.
+// Package ledger keeps the durable restart record: restart history (from
+// which cooldowns and the daily budget are counted), breakers, bridges
+// recovering from a restart, and the restart in flight.
+//
+// The record's rules live in State; where it is kept is a Store behind it.
+// The default store is a file in the state directory, rewritten atomically
+// after every change, so a leakwatch killed at any moment leaves either the
+// old or the new record. The HA store (package ha) keeps it in etcd. The
+// actuator sees a Ledger, the policy a Reader.
 //
 // A restart is written as in flight before its command is sent and finished
 // after. A leakwatch that starts and finds a restart in flight must treat it
@@ -13,6 +18,7 @@ package ledger
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 )
@@ -93,15 +99,53 @@ type Recovery struct {
 // ErrInFlight is returned by BeginRestart when a restart is already in flight.
 var ErrInFlight = errors.New("a restart is already in flight")
 
-// State is the restart record. The zero value is not usable; use New, Load or
-// NewMemory.
-type State struct {
-	dir   string // "" keeps the state in memory only
-	state fileState
+// Reader is the part of the record the restart policy reads: cooldowns
+// (LastRestart), budgets and flapping (RestartsSince), breakers and
+// recoveries, and the restart in flight.
+type Reader interface {
+	InFlight() (Restart, bool)
+	LastRestart(bridge string) (Restart, bool)
+	RestartsSince(t time.Time) int
+	BridgeRestartsSince(bridge string, t time.Time) int
+	Breaker(bridge string) Breaker
+	Recovering(bridge string) (Recovery, bool)
 }
 
-// fileState is the JSON document.
-type fileState struct {
+// Ledger is the restart record the actuator keeps. Changes apply in memory
+// and become durable on Save; the actuator sends no restart command unless
+// the Save after BeginRestart succeeded. *State implements it.
+type Ledger interface {
+	Reader
+	History() []Restart
+	Breakers() map[string]Breaker
+	Bridges() []string
+	BeginRestart(r Restart) error
+	CancelRestart(bridge string)
+	FinishRestart(bridge string, end time.Time, result Result, output, errMsg string) (Restart, error)
+	AbandonInFlight(now time.Time) (Restart, bool, error)
+	MarkRecovered(bridge string)
+	TripBreaker(bridge, reason, detail string, now time.Time)
+	ResetBreaker(bridge string, now time.Time) bool
+	Save() error
+}
+
+// Store keeps a Record durably. Save must either make the whole record
+// durable or fail; a Store that cannot vouch for the caller's right to write
+// (the HA store after losing the election) must fail.
+type Store interface {
+	Save(Record) error
+}
+
+// State is the restart record with its rules, kept in a Store. The zero
+// value is not usable; use Load, NewMemory or NewWithStore.
+type State struct {
+	store Store // nil keeps the state in memory only
+	dir   string
+	state Record
+}
+
+// Record is the durable content of the ledger (the file's JSON document).
+type Record struct {
 	Version    int                 `json:"version"`
 	History    []Restart           `json:"history"`
 	InFlight   *Restart            `json:"in_flight,omitempty"`
@@ -111,12 +155,44 @@ type fileState struct {
 
 const fileVersion = 1
 
+var _ Ledger = (*State)(nil)
+
 // NewMemory returns an empty State that Save does not persist, for what-if
 // replays and tests.
-func NewMemory() *State { return &State{state: emptyState()} }
+func NewMemory() *State { return &State{state: EmptyRecord()} }
 
-func emptyState() fileState {
-	return fileState{Version: fileVersion, Breakers: map[string]Breaker{}, Recovering: map[string]Recovery{}}
+// NewWithStore returns a State holding rec (checked as Load checks a file)
+// that Save writes to store.
+func NewWithStore(rec Record, store Store) (*State, error) {
+	rec, err := rec.normalise()
+	if err != nil {
+		return nil, err
+	}
+	return &State{store: store, state: rec}, nil
+}
+
+// EmptyRecord returns the record of a ledger that never restarted anything.
+func EmptyRecord() Record {
+	return Record{Version: fileVersion, Breakers: map[string]Breaker{}, Recovering: map[string]Recovery{}}
+}
+
+// Record returns a deep copy of the current record.
+func (s *State) Record() Record {
+	r := Record{Version: s.state.Version, History: slices.Clone(s.state.History),
+		Breakers: maps.Clone(s.state.Breakers), Recovering: maps.Clone(s.state.Recovering)}
+	if f := s.state.InFlight; f != nil {
+		c := *f
+		r.InFlight = &c
+	}
+	return r
+}
+
+// Save makes the record durable in its store. A memory ledger saves nothing.
+func (s *State) Save() error {
+	if s.store == nil {
+		return nil
+	}
+	return s.store.Save(s.Record())
 }
 
 // InFlight returns the restart in flight, if any.

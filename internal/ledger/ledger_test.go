@@ -305,3 +305,58 @@ func TestClockStepBack(t *testing.T) {
 		t.Errorf("RestartsSince = %d, want 2", n)
 	}
 }
+
+// recordStore is a Store that keeps what it was given, or fails.
+type recordStore struct {
+	saved []Record
+	err   error
+}
+
+func (s *recordStore) Save(r Record) error {
+	if s.err != nil {
+		return s.err
+	}
+	s.saved = append(s.saved, r)
+	return nil
+}
+
+func TestStoreGetsIndependentCopies(t *testing.T) {
+	st := &recordStore{}
+	led, err := NewWithStore(EmptyRecord(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := led.BeginRestart(Restart{Bridge: "wb1", Started: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := led.Save(); err != nil {
+		t.Fatal(err)
+	}
+	led.FinishRestart("wb1", t0.Add(time.Second), ResultOK, "done", "")
+	led.TripBreaker("wb1", "flapping", "", t0)
+	if err := led.Save(); err != nil {
+		t.Fatal(err)
+	}
+	first, second := st.saved[0], st.saved[1]
+	if first.InFlight == nil || len(first.History) != 0 || len(first.Breakers) != 0 {
+		t.Errorf("first save changed by later edits: %+v", first)
+	}
+	if second.InFlight != nil || len(second.History) != 1 || !second.Breakers["wb1"].Tripped {
+		t.Errorf("second save = %+v", second)
+	}
+	st.err = errors.New("store down")
+	if err := led.Save(); err == nil {
+		t.Error("Save through a failing store succeeded")
+	}
+}
+
+func TestNewWithStoreChecksTheRecord(t *testing.T) {
+	bad := EmptyRecord()
+	bad.History = []Restart{{Bridge: "wb1"}}
+	if _, err := NewWithStore(bad, &recordStore{}); err == nil {
+		t.Error("incomplete history entry accepted")
+	}
+	if _, err := NewWithStore(Record{Version: 7}, &recordStore{}); err == nil {
+		t.Error("unknown version accepted")
+	}
+}

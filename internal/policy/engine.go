@@ -56,10 +56,10 @@ type Decision struct {
 	NextWindow time.Time
 
 	// Recovered asks the caller to end the bridge's recovery in the ledger
-	// (ledger.State.MarkRecovered); the rest of the decision assumes it.
+	// (ledger.Ledger.MarkRecovered); the rest of the decision assumes it.
 	Recovered bool
 	// Trip, when not empty, asks the caller to trip the bridge's breaker
-	// with this reason and Detail (ledger.State.TripBreaker).
+	// with this reason and Detail (ledger.Ledger.TripBreaker).
 	Trip string
 }
 
@@ -95,7 +95,7 @@ type Lift struct {
 // Evaluate decides for every Web Bridge in snap, in snap's order. At most one
 // decision has Restart (or WouldRestart) set. led is only read; the caller
 // applies each decision's Recovered and Trip to it.
-func (e *Engine) Evaluate(snap cluster.Snapshot, led *ledger.State, now time.Time) []Decision {
+func (e *Engine) Evaluate(snap cluster.Snapshot, led ledger.Reader, now time.Time) []Decision {
 	e.track(snap, led, now)
 	out := make([]Decision, 0, len(snap.WebBridges))
 	for _, wb := range snap.WebBridges {
@@ -109,7 +109,7 @@ func (e *Engine) Evaluate(snap cluster.Snapshot, led *ledger.State, now time.Tim
 // and load guards are lifted, every other guard holds (the breaker too: an
 // operator resets it explicitly first), and Restart is set in either mode
 // when the rest pass. ok is false if the bridge is not in snap.
-func (e *Engine) EvaluateForced(snap cluster.Snapshot, led *ledger.State, bridge string, now time.Time) (d Decision, ok bool) {
+func (e *Engine) EvaluateForced(snap cluster.Snapshot, led ledger.Reader, bridge string, now time.Time) (d Decision, ok bool) {
 	wb, ok := snap.WebBridge(bridge)
 	if !ok {
 		return Decision{}, false
@@ -125,7 +125,7 @@ func (e *Engine) EvaluateForced(snap cluster.Snapshot, led *ledger.State, bridge
 // track updates each bridge's leak streak. A break is an evaluation where the
 // proven leak is unknown, below threshold, from a sample not newer than the
 // bridge's last restart, or where the data is invalid or stale.
-func (e *Engine) track(snap cluster.Snapshot, led *ledger.State, now time.Time) {
+func (e *Engine) track(snap cluster.Snapshot, led ledger.Reader, now time.Time) {
 	present := make(map[string]bool, len(snap.WebBridges))
 	for _, wb := range snap.WebBridges {
 		present[wb.Name] = true
@@ -144,7 +144,7 @@ func (e *Engine) track(snap cluster.Snapshot, led *ledger.State, now time.Time) 
 	}
 }
 
-func (e *Engine) qualifies(snap cluster.Snapshot, wb cluster.WebBridge, led *ledger.State, now time.Time) bool {
+func (e *Engine) qualifies(snap cluster.Snapshot, wb cluster.WebBridge, led ledger.Reader, now time.Time) bool {
 	if !dataValid(snap, now) || !wb.Seen || wb.Stale || !wb.LeakKnown || wb.LeakLowerBound < e.cfg.Threshold {
 		return false
 	}
@@ -157,7 +157,7 @@ func dataValid(snap cluster.Snapshot, now time.Time) bool {
 }
 
 // decide runs the guards for one bridge, in the order the package doc lists.
-func (e *Engine) decide(snap cluster.Snapshot, wb cluster.WebBridge, led *ledger.State, now time.Time, lift Lift) Decision {
+func (e *Engine) decide(snap cluster.Snapshot, wb cluster.WebBridge, led ledger.Reader, now time.Time, lift Lift) Decision {
 	cfg := e.cfg
 	loc := cfg.Location
 	d := Decision{WebBridge: wb.Name}

@@ -11,7 +11,7 @@ import (
 // --force: every guard applies except the mode, since an operator asked
 // for this restart explicitly. Restart is set when the guards pass. ok is
 // false if the bridge is not in snap.
-func (e *Engine) EvaluateManual(snap cluster.Snapshot, led *ledger.State, bridge string, now time.Time) (d Decision, ok bool) {
+func (e *Engine) EvaluateManual(snap cluster.Snapshot, led ledger.Reader, bridge string, now time.Time) (d Decision, ok bool) {
 	wb, ok := snap.WebBridge(bridge)
 	if !ok {
 		return Decision{}, false
