@@ -45,6 +45,11 @@ const (
 	// EventRestartRefused is a `leakwatch restart` (without --force) that
 	// a guard refused.
 	EventRestartRefused Event = "restart_refused"
+	// EventRequestRefused: a `leakwatch reset` or `leakwatch restart`
+	// request was refused unread because it was past its deadline (or
+	// its times cannot be trusted); Reason is stale_request, Detail says
+	// which request and why.
+	EventRequestRefused Event = "request_refused"
 	// EventConfig: the policy configuration (mode) changed.
 	EventConfig Event = "config"
 )

@@ -17,12 +17,6 @@ import (
 	"github.com/leakwatch/leakwatch/internal/ledger"
 )
 
-// answerTimeout bounds the wait for a running daemon: a restart may take
-// the SSH dial and command timeouts, plus pacing.
-func answerTimeout(cfg *config.Config) time.Duration {
-	return cfg.SSH.DialTimeout + cfg.SSH.CommandTimeout + cfg.SSH.MinInterval + 15*time.Second
-}
-
 func operatorFlags(env *Env, name string) *pflag.FlagSet {
 	fs := flagSet(env, name, "WEBBRIDGE")
 	fs.String("config", "", "config file (default: built-in defaults)")
@@ -43,7 +37,7 @@ func resetCmd(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	req := control.Request{Kind: control.KindReset, Bridge: bridge, User: os.Getenv("USER"), Time: time.Now()}
+	req := control.Request{Kind: control.KindReset, Bridge: bridge, User: os.Getenv("USER")}
 	return operate(ctx, env, cfg, req, func(act *actuator.Actuator) (control.Response, error) {
 		was, err := act.ResetBreaker(bridge, time.Now())
 		if err != nil {
@@ -70,7 +64,7 @@ func restartCmd(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	req := control.Request{Kind: control.KindRestart, Bridge: bridge, Force: *force, User: os.Getenv("USER"), Time: time.Now()}
+	req := control.Request{Kind: control.KindRestart, Bridge: bridge, Force: *force, User: os.Getenv("USER")}
 	return operate(ctx, env, cfg, req, func(*actuator.Actuator) (control.Response, error) {
 		return control.Response{}, errors.New("leakwatch restart needs the running leakwatch: its model holds the current stats the guards check (start `leakwatch run` and retry)")
 	})
@@ -83,12 +77,10 @@ func operate(ctx context.Context, env *Env, cfg *config.Config, req control.Requ
 	lock, err := control.Acquire(cfg.StateDir)
 	switch {
 	case errors.Is(err, control.ErrLocked):
-		id, err := control.Submit(cfg.StateDir, req)
+		resp, err = control.Ask(ctx, cfg.StateDir, req, control.AnswerTimeout(cfg.SSH), func(id string) {
+			fmt.Fprintf(env.Stderr, "asking the running leakwatch (request %s)...\n", id)
+		})
 		if err != nil {
-			return err
-		}
-		fmt.Fprintf(env.Stderr, "asking the running leakwatch (request %s)...\n", id)
-		if resp, err = control.Wait(ctx, cfg.StateDir, id, answerTimeout(cfg)); err != nil {
 			return err
 		}
 	case err != nil:

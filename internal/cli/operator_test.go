@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +21,7 @@ import (
 	"github.com/leakwatch/leakwatch/internal/actuator"
 	"github.com/leakwatch/leakwatch/internal/audit"
 	"github.com/leakwatch/leakwatch/internal/config"
+	"github.com/leakwatch/leakwatch/internal/control"
 	"github.com/leakwatch/leakwatch/internal/daemon"
 	"github.com/leakwatch/leakwatch/internal/ledger"
 	"github.com/leakwatch/leakwatch/internal/policy"
@@ -392,5 +395,60 @@ func TestOperatorWithDaemon(t *testing.T) {
 	}
 	if br := breaker(t, s, "wb1"); br.Tripped {
 		t.Errorf("the ledger on disk still shows the breaker tripped: %+v", br)
+	}
+}
+
+// TestStaleForcedRestartRequestRefused: a `restart --force` whose command
+// was killed leaves its request on disk. A daemon that reads it after its
+// deadline must refuse and audit it, not restart with the window and load
+// guards lifted for nobody. The same forced restart asked for by a live
+// command then goes through, so the refusal was the request's age alone.
+func TestStaleForcedRestartRequestRefused(t *testing.T) {
+	s := newSite(t, siteOptions{bridges: []string{"wb1"}, extra: operatorPolicy})
+	srv := s.servers["wb1"]
+	if err := os.MkdirAll(filepath.Join(s.stateDir, "requests"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(s.knownHosts, []byte(srv.KnownHostsLine()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	feedLeak(t, s)
+	url := startDaemon(t, s)
+	waitFor(t, "wb1's leak proven on /metrics", func() bool {
+		v, ok := metric(t, url, `cms_webbridge_leaked_sessions_lower_bound{webbridge="wb1"}`)
+		return ok && v == 52
+	})
+
+	created := time.Now().Add(-10 * time.Minute)
+	stale := control.Request{ID: "0123456789abcdef", Kind: control.KindRestart, Bridge: "wb1", Force: true,
+		User: "op", PID: 999999, Time: created, Deadline: created.Add(20 * time.Second)}
+	data, err := json.Marshal(stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.stateDir, "requests", stale.ID+".request"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	respPath := filepath.Join(s.stateDir, "requests", stale.ID+".response")
+	waitFor(t, "the daemon's answer to the stale request", func() bool { _, err := os.Stat(respPath); return err == nil })
+	var resp control.Response
+	if data, err := os.ReadFile(respPath); err != nil || json.Unmarshal(data, &resp) != nil {
+		t.Fatalf("reading the answer: %v %s", err, data)
+	}
+	if resp.OK || !strings.Contains(resp.Message, "refused") || !strings.Contains(resp.Message, "nobody waits") {
+		t.Errorf("answer %+v, want a refusal saying nobody waits", resp)
+	}
+	if cmds := srv.Commands(); len(cmds) != 0 {
+		t.Fatalf("the daemon carried out a stale forced request: the MMP received %q", cmds)
+	}
+	refused := auditEvents(t, s, "wb1", audit.EventRequestRefused)
+	if len(refused) != 1 || !refused[0].Forced || refused[0].Reason != "stale_request" ||
+		!strings.Contains(refused[0].Detail, stale.ID) || !strings.Contains(refused[0].Detail, "pid 999999") {
+		t.Errorf("request_refused audit entries %+v, want one naming the request and its process", refused)
+	}
+
+	code, out, errOut := run(t, "restart", "wb1", "--force", "--config", s.config)
+	if code != 0 || len(srv.Commands()) != 1 {
+		t.Errorf("a live forced restart: exit %d, MMP commands %q\nstdout:\n%s\nstderr:\n%s", code, srv.Commands(), out, errOut)
 	}
 }

@@ -334,6 +334,12 @@ func (d *Daemon) serveRequests(ctx context.Context) {
 	for _, req := range control.Pending(cfg.StateDir, d.log) {
 		now := d.now()
 		resp := control.Response{ID: req.ID}
+		// Requests are aged on the host's wall clock, which their command
+		// read too, never on the model's clock (simulated in the demo).
+		if err := req.Stale(time.Now(), control.AnswerTimeout(cfg.SSH)); err != nil {
+			d.refuseRequest(req, err, now)
+			continue
+		}
 		switch req.Kind {
 		case control.KindReset:
 			was, err := d.act.ResetBreaker(req.Bridge, now)
@@ -353,6 +359,22 @@ func (d *Daemon) serveRequests(ctx context.Context) {
 		if err := control.Respond(cfg.StateDir, resp); err != nil {
 			d.log.Error("answering a control request", "id", req.ID, "err", err)
 		}
+	}
+}
+
+// refuseRequest audits and logs a request that must not be carried out,
+// and answers it in case its command still waits.
+func (d *Daemon) refuseRequest(req control.Request, why error, now time.Time) {
+	cfg := d.cfg.Load()
+	d.log.Warn("refusing a control request", "id", req.ID, "kind", req.Kind, "webbridge", req.Bridge,
+		"force", req.Force, "user", req.User, "pid", req.PID, "reason", why)
+	if err := d.audit.Write(audit.Entry{Time: now, Event: audit.EventRequestRefused, Bridge: req.Bridge,
+		Forced: req.Force, Reason: "stale_request",
+		Detail: fmt.Sprintf("%s request %s of user %q (pid %d): %v", req.Kind, req.ID, req.User, req.PID, why)}); err != nil {
+		d.log.Error("auditing a refused control request", "id", req.ID, "err", err)
+	}
+	if err := control.Respond(cfg.StateDir, control.Response{ID: req.ID, Message: "refused: " + why.Error()}); err != nil {
+		d.log.Error("answering a control request", "id", req.ID, "err", err)
 	}
 }
 
