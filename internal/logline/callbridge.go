@@ -2,16 +2,14 @@ package logline
 
 import (
 	"bytes"
-	"strconv"
-	"unicode/utf16"
-	"unicode/utf8"
+	"encoding/json"
+	"errors"
+	"io"
 )
 
-// maxDepth bounds JSON nesting so that a hostile line cannot exhaust the stack.
+// maxDepth bounds JSON nesting. encoding/json allows 10,000 levels; a STATS
+// object has two, so anything deeper is not a Call Bridge's.
 const maxDepth = 32
-
-// maxScratch is the largest scratch buffer a Parser keeps between lines.
-const maxScratch = 4 << 10
 
 // callBridgeForm returns the offset of '{' in msg when msg starts with the
 // Call Bridge stats form "STATS:" [spaces] "{", else -1.
@@ -61,10 +59,10 @@ func (f field) name() string {
 }
 
 // child returns the field of the member named key of an object that is f.
-func (f field) child(key []byte) field {
+func (f field) child(key string) field {
 	switch f {
 	case fieldRoot:
-		switch string(key) {
+		switch key {
 		case "CMA":
 			return fieldCMA
 		case "callLegs":
@@ -75,7 +73,7 @@ func (f field) child(key []byte) field {
 			return fieldSIP
 		}
 	case fieldSIP:
-		switch string(key) {
+		switch key {
 		case "std":
 			return fieldSIPStd
 		case "peer":
@@ -87,468 +85,261 @@ func (f field) child(key []byte) field {
 	return fieldOther
 }
 
-// cbScanner is a JSON scanner for the Call Bridge STATS object. It checks
-// the whole text for syntax and decodes only what a CallBridge holds.
-type cbScanner struct {
-	b      []byte
-	i      int
-	cb     *CallBridge
-	path   []byte // dotted name of the current value
-	str    []byte // scratch for strings with escapes
-	seen   [fieldSIPPeer + 1]bool
-	reason string // a syntax error
-	bad    string // the first error in meaning
+// errTooDeep ends a scan that passed maxDepth.
+var errTooDeep = errors.New("nested too deeply")
+
+// cbDecoder reads the STATS object as encoding/json's token stream, which
+// checks the whole text for syntax, and keeps what a CallBridge holds. It
+// adds what encoding/json cannot say: which keys are known, duplicates,
+// and the range of every "current/peak" value.
+type cbDecoder struct {
+	dec  *json.Decoder
+	cb   *CallBridge
+	seen [fieldSIPPeer + 1]bool
+	bad  string // the first error in meaning
 }
 
 // parseCallBridge parses the JSON object at the start of s, which must be
-// followed by nothing but JSON whitespace. It returns a reason when the line is
-// malformed.
+// followed by nothing but JSON whitespace. It returns a reason when the line
+// is malformed. A syntax error is reported before an error in meaning, so a
+// cut-off line says "truncated" rather than whatever its last value seems
+// to say.
 func (p *Parser) parseCallBridge(s []byte, cb *CallBridge) string {
-	sc := cbScanner{b: s, cb: cb, path: p.path[:0], str: p.str[:0]}
-	ok := sc.object(fieldRoot, 1)
-	// Keep the scratch buffers for the next line unless one odd line grew
-	// them far beyond what a real STATS line needs.
-	if cap(sc.path) <= maxScratch && cap(sc.str) <= maxScratch {
-		p.path, p.str = sc.path[:0], sc.str[:0]
-	} else {
-		p.path, p.str = nil, nil
+	d := cbDecoder{dec: json.NewDecoder(bytes.NewReader(s)), cb: cb}
+	d.dec.UseNumber()
+	tok, err := d.dec.Token()
+	if err == nil {
+		err = d.value(fieldRoot, "", 0, tok)
 	}
-	if !ok {
-		return sc.reason
+	if err != nil {
+		return syntaxReason(err)
 	}
-	if sc.skipWS(); sc.i != len(s) {
+	if _, err := d.dec.Token(); err != io.EOF {
 		return "trailing data after JSON object"
 	}
-	if sc.bad != "" {
-		return sc.bad
+	if d.bad != "" {
+		return d.bad
 	}
-	if !sc.seen[fieldCMA] {
+	if !d.seen[fieldCMA] {
 		return "no CMA key"
 	}
 	switch {
-	case sc.seen[fieldSIPStd] && sc.seen[fieldSIPPeer]:
+	case d.seen[fieldSIPStd] && d.seen[fieldSIPPeer]:
 		cb.HasSIP = true
-	case sc.seen[fieldSIPStd]:
-		sc.other("sip.std", cb.SIPStd)
+	case d.seen[fieldSIPStd]:
+		d.other("sip.std", cb.SIPStd)
 		cb.SIPStd = Pair{}
-	case sc.seen[fieldSIPPeer]:
-		sc.other("sip.peer", cb.SIPPeer)
+	case d.seen[fieldSIPPeer]:
+		d.other("sip.peer", cb.SIPPeer)
 		cb.SIPPeer = Pair{}
 	}
-	return sc.bad
+	return d.bad
 }
 
-// stop records a syntax error, which ends the scan.
-func (sc *cbScanner) stop(reason string) bool {
-	sc.reason = reason
-	return false
+// syntaxReason names a syntax error by its type, never by another
+// library's wording; the decoder's own text follows for the log.
+func syntaxReason(err error) string {
+	var se *json.SyntaxError
+	switch {
+	case errors.Is(err, errTooDeep):
+		return "invalid JSON: nested too deeply"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "invalid JSON: truncated"
+	case errors.As(err, &se):
+		return "invalid JSON: " + se.Error()
+	}
+	return "invalid JSON"
 }
 
 // reject records the first error in what a value means. The scan goes on,
-// so that an invalid or truncated line is reported as such: a cut-off line
-// is a more useful reason than whatever its last value seems to say.
-func (sc *cbScanner) reject(reason string) bool {
-	if sc.bad == "" {
-		sc.bad = reason
-	}
-	return true
-}
-
-func (sc *cbScanner) invalid(what string) bool {
-	if sc.i >= len(sc.b) {
-		return sc.stop("invalid JSON: truncated")
-	}
-	return sc.stop("invalid JSON: " + what)
-}
-
-func (sc *cbScanner) skipWS() {
-	for sc.i < len(sc.b) {
-		switch sc.b[sc.i] {
-		case ' ', '\t', '\n', '\r':
-			sc.i++
-		default:
-			return
-		}
+// so that a later syntax error still wins.
+func (d *cbDecoder) reject(reason string) {
+	if d.bad == "" {
+		d.bad = reason
 	}
 }
 
-// object scans an object whose '{' is at sc.i.
-func (sc *cbScanner) object(f field, depth int) bool {
-	if depth > maxDepth {
-		return sc.stop("invalid JSON: nested too deeply")
-	}
-	sc.i++
-	sc.skipWS()
-	if sc.i < len(sc.b) && sc.b[sc.i] == '}' {
-		sc.i++
-		return true
-	}
-	for {
-		if sc.i >= len(sc.b) || sc.b[sc.i] != '"' {
-			return sc.invalid("expected a key")
-		}
-		key, ok := sc.string()
-		if !ok {
-			return false
-		}
-		n := len(sc.path)
-		if n > 0 {
-			sc.path = append(sc.path, '.')
-		}
-		sc.path = append(sc.path, key...)
-		sc.skipWS()
-		if sc.i >= len(sc.b) || sc.b[sc.i] != ':' {
-			return sc.invalid("expected ':'")
-		}
-		sc.i++
-		sc.skipWS()
-		if !sc.value(f.child(key), depth) {
-			return false
-		}
-		sc.path = sc.path[:n]
-		if end, ok := sc.next('}', "expected ',' or '}'"); end || !ok {
-			return ok
-		}
-	}
-}
-
-// array scans an array whose '[' is at sc.i. Its elements are not decoded.
-func (sc *cbScanner) array(depth int) bool {
-	if depth > maxDepth {
-		return sc.stop("invalid JSON: nested too deeply")
-	}
-	sc.i++
-	sc.skipWS()
-	if sc.i < len(sc.b) && sc.b[sc.i] == ']' {
-		sc.i++
-		return true
-	}
-	for {
-		if !sc.value(fieldIgnore, depth) {
-			return false
-		}
-		if end, ok := sc.next(']', "expected ',' or ']'"); end || !ok {
-			return ok
-		}
-	}
-}
-
-// next consumes what follows a member or element: ',' before another one,
-// or close, which ends the container (end). ok is false for invalid JSON.
-func (sc *cbScanner) next(close byte, expected string) (end, ok bool) {
-	sc.skipWS()
-	if sc.i >= len(sc.b) {
-		return false, sc.invalid("")
-	}
-	switch sc.b[sc.i] {
-	case ',':
-		sc.i++
-		sc.skipWS()
-		return false, true
-	case close:
-		sc.i++
-		return true, true
-	}
-	return false, sc.invalid(expected)
-}
-
-// value scans the value at sc.i, which means f, inside an object or array
-// at depth.
-func (sc *cbScanner) value(f field, depth int) bool {
-	if sc.i >= len(sc.b) {
-		return sc.invalid("")
-	}
+// value handles the value that starts with tok and means f. name is its
+// dotted key path; depth counts the containers around it.
+func (d *cbDecoder) value(f field, name string, depth int, tok json.Token) error {
 	if f >= fieldCMA {
-		if sc.seen[f] {
-			sc.reject("duplicate key " + f.name())
+		if d.seen[f] {
+			d.reject("duplicate key " + f.name())
 			f = fieldIgnore
 		} else {
-			sc.seen[f] = true
+			d.seen[f] = true
 		}
 	}
-	c := sc.b[sc.i]
-	switch {
-	case c == '{':
+	switch v := tok.(type) {
+	case json.Delim:
+		if depth+1 > maxDepth {
+			return errTooDeep
+		}
+		if v == '[' {
+			if f >= fieldCMA {
+				d.reject(f.name() + ": wrong type")
+			}
+			return d.array(depth + 1)
+		}
 		switch {
-		case f == fieldSIP || f == fieldIgnore:
+		case f == fieldRoot || f == fieldSIP || f == fieldIgnore:
 		case f >= fieldCMA:
-			sc.reject(f.name() + ": wrong type")
+			d.reject(f.name() + ": wrong type")
 			f = fieldIgnore
 		default:
 			f = fieldOther
 		}
-		return sc.object(f, depth+1)
-	case c == '[':
+		return d.object(f, name, depth+1)
+	case string:
+		d.stringValue(f, name, v)
+	case json.Number:
+		switch {
+		case f == fieldCallLegsPS:
+			d.rate(v)
+		case f >= fieldCMA:
+			d.reject(f.name() + ": wrong type")
+		}
+	default: // true, false, null
 		if f >= fieldCMA {
-			sc.reject(f.name() + ": wrong type")
-		}
-		return sc.array(depth + 1)
-	case c == '"':
-		s, ok := sc.string()
-		if !ok {
-			return false
-		}
-		return sc.stringValue(f, s)
-	case c == '-' || isDigit(c):
-		num, ok := sc.number()
-		if !ok {
-			return false
-		}
-		if f == fieldCallLegsPS {
-			return sc.rate(num)
-		}
-		if f >= fieldCMA {
-			return sc.reject(f.name() + ": wrong type")
-		}
-		return true
-	}
-	for _, lit := range [...]string{"true", "false", "null"} {
-		if bytes.HasPrefix(sc.b[sc.i:], []byte(lit)) {
-			sc.i += len(lit)
-			if f >= fieldCMA {
-				return sc.reject(f.name() + ": wrong type")
-			}
-			return true
+			d.reject(f.name() + ": wrong type")
 		}
 	}
-	return sc.invalid("unexpected character")
+	return nil
 }
 
-// stringValue handles a decoded string value s that means f.
-func (sc *cbScanner) stringValue(f field, s []byte) bool {
+// object reads the members of an object whose '{' was just read.
+func (d *cbDecoder) object(f field, prefix string, depth int) error {
+	for {
+		tok, err := d.dec.Token()
+		if err != nil {
+			return err
+		}
+		key, ok := tok.(string)
+		if !ok { // the closing '}': encoding/json allows nothing else here
+			return nil
+		}
+		name := key
+		if prefix != "" {
+			name = prefix + "." + key
+		}
+		if tok, err = d.dec.Token(); err != nil {
+			return err
+		}
+		if err := d.value(f.child(key), name, depth, tok); err != nil {
+			return err
+		}
+	}
+}
+
+// array reads, for syntax only, the elements of an array whose '[' was
+// just read.
+func (d *cbDecoder) array(depth int) error {
+	for {
+		tok, err := d.dec.Token()
+		if err != nil {
+			return err
+		}
+		if tok == json.Delim(']') {
+			return nil
+		}
+		if err := d.value(fieldIgnore, "", depth, tok); err != nil {
+			return err
+		}
+	}
+}
+
+// stringValue handles a string value s that means f.
+func (d *cbDecoder) stringValue(f field, name, s string) {
 	var dst *Pair
 	switch f {
 	case fieldCMA:
-		dst = &sc.cb.CMA
+		dst = &d.cb.CMA
 	case fieldCallLegs:
-		dst = &sc.cb.CallLegs
-		sc.cb.HasCallLegs = true
+		dst = &d.cb.CallLegs
+		d.cb.HasCallLegs = true
 	case fieldSIPStd:
-		dst = &sc.cb.SIPStd
+		dst = &d.cb.SIPStd
 	case fieldSIPPeer:
-		dst = &sc.cb.SIPPeer
+		dst = &d.cb.SIPPeer
 	case fieldOther:
 		if !looksLikePair(s) {
-			return true
+			return
 		}
 		pair, reason := parsePair(s)
 		if reason != "" {
-			return sc.reject("other key: " + reason)
+			d.reject("other key: " + reason)
+			return
 		}
-		return sc.other(string(sc.path), pair)
+		d.other(name, pair)
+		return
 	case fieldIgnore:
-		return true
+		return
 	default:
-		return sc.reject(f.name() + ": wrong type")
+		d.reject(f.name() + ": wrong type")
+		return
 	}
 	pair, reason := parsePair(s)
 	if reason == "" && pair.Peak < pair.Current {
 		reason = "peak below current"
 	}
 	if reason != "" {
-		return sc.reject(f.name() + ": " + reason)
+		d.reject(f.name() + ": " + reason)
+		return
 	}
 	*dst = pair
-	return true
 }
 
 // other records pair under name in Other.
-func (sc *cbScanner) other(name string, pair Pair) bool {
-	if _, dup := sc.cb.Other[name]; dup {
-		return sc.reject("duplicate key")
+func (d *cbDecoder) other(name string, pair Pair) {
+	if _, dup := d.cb.Other[name]; dup {
+		d.reject("duplicate key")
+		return
 	}
-	if sc.cb.Other == nil {
-		sc.cb.Other = make(map[string]Pair)
+	if d.cb.Other == nil {
+		d.cb.Other = make(map[string]Pair)
 	}
-	sc.cb.Other[name] = pair
-	return true
+	d.cb.Other[name] = pair
 }
 
-// rate decodes callLegsPS from its JSON number text.
-func (sc *cbScanner) rate(num []byte) bool {
+// rate decodes callLegsPS.
+func (d *cbDecoder) rate(num json.Number) {
 	if num[0] == '-' {
-		return sc.reject("callLegsPS: negative number")
+		d.reject("callLegsPS: negative number")
+		return
 	}
-	v, end, tooBig := decimal(num, 0)
-	f := float64(v)
-	if end != len(num) {
-		var err error
-		f, err = strconv.ParseFloat(string(num), 64)
-		tooBig = err != nil // the grammar is checked, so only a range error
+	f, err := num.Float64()
+	if err != nil || f > MaxValue { // the grammar is checked: only a range error
+		d.reject("callLegsPS: number too large")
+		return
 	}
-	if tooBig || f > MaxValue {
-		return sc.reject("callLegsPS: number too large")
-	}
-	sc.cb.CallLegsPS, sc.cb.HasCallLegsPS = f, true
-	return true
-}
-
-// number scans a JSON number and returns its text.
-func (sc *cbScanner) number() ([]byte, bool) {
-	b, start := sc.b, sc.i
-	i := start
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && isDigit(b[i]):
-		for i < len(b) && isDigit(b[i]) {
-			i++
-		}
-	default:
-		sc.i = i
-		return nil, sc.invalid("bad number")
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		if i >= len(b) || !isDigit(b[i]) {
-			sc.i = i
-			return nil, sc.invalid("bad number")
-		}
-		for i < len(b) && isDigit(b[i]) {
-			i++
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		if i >= len(b) || !isDigit(b[i]) {
-			sc.i = i
-			return nil, sc.invalid("bad number")
-		}
-		for i < len(b) && isDigit(b[i]) {
-			i++
-		}
-	}
-	sc.i = i
-	return b[start:i], true
-}
-
-// string scans the string whose '"' is at sc.i and returns its decoded
-// bytes. They alias the input, or sc.str when the string has escapes, and
-// are valid until the next call.
-func (sc *cbScanner) string() ([]byte, bool) {
-	b := sc.b
-	start := sc.i + 1
-	i := start
-	for i < len(b) && b[i] != '"' && b[i] != '\\' && b[i] >= 0x20 {
-		i++
-	}
-	if i < len(b) && b[i] == '"' {
-		sc.i = i + 1
-		return b[start:i], true
-	}
-	sc.str = append(sc.str[:0], b[start:i]...)
-	for i < len(b) {
-		c := b[i]
-		switch {
-		case c == '"':
-			sc.i = i + 1
-			return sc.str, true
-		case c < 0x20:
-			sc.i = i
-			return nil, sc.invalid("control character in string")
-		case c != '\\':
-			sc.str = append(sc.str, c)
-			i++
-			continue
-		}
-		if i+1 >= len(b) {
-			break
-		}
-		switch e := b[i+1]; e {
-		case '"', '\\', '/':
-			sc.str = append(sc.str, e)
-		case 'b':
-			sc.str = append(sc.str, '\b')
-		case 'f':
-			sc.str = append(sc.str, '\f')
-		case 'n':
-			sc.str = append(sc.str, '\n')
-		case 'r':
-			sc.str = append(sc.str, '\r')
-		case 't':
-			sc.str = append(sc.str, '\t')
-		case 'u':
-			r, n := unicodeEscape(b[i:])
-			if n == 0 {
-				sc.i = i
-				return nil, sc.invalid("bad escape")
-			}
-			sc.str = utf8.AppendRune(sc.str, r)
-			i += n
-			continue
-		default:
-			sc.i = i
-			return nil, sc.invalid("bad escape")
-		}
-		i += 2
-	}
-	sc.i = len(b)
-	return nil, sc.invalid("")
-}
-
-// unicodeEscape decodes "\uXXXX" (or a surrogate pair of two) at the start
-// of b. It returns the rune and the bytes taken, 0 if malformed. A lone
-// surrogate decodes to U+FFFD, as encoding/json does.
-func unicodeEscape(b []byte) (rune, int) {
-	r, ok := hex4(b)
-	if !ok {
-		return 0, 0
-	}
-	if !utf16.IsSurrogate(r) {
-		return r, 6
-	}
-	if r2, ok := hex4(b[6:]); ok {
-		if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-			return d, 12
-		}
-	}
-	return utf8.RuneError, 6
-}
-
-// hex4 decodes the XXXX of "\uXXXX" at the start of b.
-func hex4(b []byte) (rune, bool) {
-	if len(b) < 6 || b[0] != '\\' || b[1] != 'u' {
-		return 0, false
-	}
-	var r rune
-	for _, c := range b[2:6] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c -= 'a' - 10
-		case c >= 'A' && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
+	d.cb.CallLegsPS, d.cb.HasCallLegsPS = f, true
 }
 
 // looksLikePair reports whether s has the shape of a "current/peak" value:
 // two optionally negative decimals around one '/'.
-func looksLikePair(s []byte) bool {
-	k := bytes.IndexByte(s, '/')
-	return k >= 0 && isDecimal(s[:k]) && isDecimal(s[k+1:])
+func looksLikePair(s string) bool {
+	a, b, ok := cutSlash(s)
+	return ok && isDecimal(a) && isDecimal(b)
 }
 
-func isDecimal(s []byte) bool {
+func cutSlash(s string) (string, string, bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '/' {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+func isDecimal(s string) bool {
 	if len(s) > 0 && s[0] == '-' {
 		s = s[1:]
 	}
 	if len(s) == 0 {
 		return false
 	}
-	for _, c := range s {
-		if !isDigit(c) {
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
 			return false
 		}
 	}
@@ -557,13 +348,13 @@ func isDecimal(s []byte) bool {
 
 // parsePair parses "current/peak" with both in [0, MaxValue]. It returns a
 // reason when s is not such a pair.
-func parsePair(s []byte) (Pair, string) {
-	k := bytes.IndexByte(s, '/')
-	if k < 0 {
+func parsePair(s string) (Pair, string) {
+	a, b, ok := cutSlash(s)
+	if !ok {
 		return Pair{}, "missing slash"
 	}
 	var p Pair
-	for n, part := range [2][]byte{s[:k], s[k+1:]} {
+	for n, part := range [2]string{a, b} {
 		neg := len(part) > 0 && part[0] == '-'
 		if neg {
 			part = part[1:]

@@ -70,8 +70,9 @@
 //
 //	"STATS:" [SP] object [ws] end
 //
-// where object is one JSON object (RFC 8259), checked for syntax in full
-// and nested at most 32 deep, and ws is JSON whitespace. Its top-level keys
+// where object is one JSON object (RFC 8259), read as encoding/json's token
+// stream (so its syntax is checked in full, by the standard library) and
+// nested at most 32 deep, and ws is JSON whitespace. Its top-level keys
 //
 //	"CMA"        "X/Y"   required; current X, peak Y
 //	"callLegs"   "X/Y"

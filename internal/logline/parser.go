@@ -28,9 +28,6 @@ type Parser struct {
 	// file's modification time) rather than a neighbour of the next line;
 	// it holds until the first timestamp is parsed.
 	upper bool
-	// scratch buffers for the JSON scanner, reused across lines.
-	path []byte
-	str  []byte
 }
 
 // NewParser returns a parser. loc is the zone of timestamps that carry none;

@@ -77,7 +77,7 @@ func statNumber(s []byte, i int, field string) (int64, int, string) {
 // decimal reads the ASCII digits at s[i:]. It returns their value, the
 // offset after them, and whether the value exceeds MaxValue (v is then
 // meaningless).
-func decimal(s []byte, i int) (v int64, end int, tooBig bool) {
+func decimal[T []byte | string](s T, i int) (v int64, end int, tooBig bool) {
 	for end = i; end < len(s) && isDigit(s[end]); end++ {
 		if !tooBig {
 			v = v*10 + int64(s[end]-'0')
