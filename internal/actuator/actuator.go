@@ -21,10 +21,19 @@ import (
 )
 
 // Restarter restarts one Web Bridge. The lead's SSH client implements it; it
-// must honour ctx and return what the command printed.
+// must honour ctx and return what the command printed. An error that
+// matches ErrNotSent (errors.Is) says the command provably never reached
+// the MMP.
 type Restarter interface {
 	Restart(ctx context.Context, bridge string) (output string, err error)
 }
+
+// ErrNotSent marks a restart error where the command never reached the
+// MMP: the connection, the host key check or authentication failed before
+// it was sent. Such an attempt is recorded as not_sent: it trips the
+// bridge's breaker (an SSH fault needs an operator) but spends no daily
+// budget, so a listed bridge queued behind it can still be restarted.
+var ErrNotSent = errors.New("restart command not sent")
 
 // Options configure an Actuator.
 type Options struct {
@@ -223,6 +232,8 @@ func (a *Actuator) restartLocked(ctx context.Context, d policy.Decision, forced 
 	}
 	result, errMsg := ledger.ResultOK, ""
 	switch {
+	case cmdErr != nil && errors.Is(cmdErr, ErrNotSent):
+		result, errMsg = ledger.ResultNotSent, cmdErr.Error()
 	case cmdErr != nil && ctx.Err() != nil:
 		// Cancelled (shutdown) mid-command: it may have run.
 		result, errMsg = ledger.ResultInterrupted, cmdErr.Error()
@@ -237,7 +248,7 @@ func (a *Actuator) restartLocked(ctx context.Context, d policy.Decision, forced 
 	a.write(audit.Entry{Time: end, Event: audit.EventRestartFinished, Bridge: bridge, Forced: forced,
 		Result: string(result), Output: r.Output, Error: r.Error})
 	switch {
-	case result == ledger.ResultFailed:
+	case result == ledger.ResultFailed, result == ledger.ResultNotSent:
 		detail := "restart command failed: " + r.Error
 		led.TripBreaker(bridge, policy.TripRestartFailed, detail, end)
 		a.write(audit.Entry{Time: end, Event: audit.EventBreakerTripped, Bridge: bridge, Reason: policy.TripRestartFailed, Detail: detail})
@@ -248,7 +259,7 @@ func (a *Actuator) restartLocked(ctx context.Context, d policy.Decision, forced 
 	if err := led.Save(); err != nil {
 		return r, err
 	}
-	if result == ledger.ResultFailed {
+	if result == ledger.ResultFailed || result == ledger.ResultNotSent {
 		return r, fmt.Errorf("restarting %s: %w", bridge, cmdErr)
 	}
 	return r, nil

@@ -3,6 +3,7 @@ package actuator
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -60,7 +61,7 @@ func baseConfig(t *testing.T) policy.Config {
 func snap(now time.Time, sessions, leak int64, names ...string) cluster.Snapshot {
 	s := cluster.Snapshot{Now: now, Leak: cluster.Leak{Valid: true, CMAActive: 1}}
 	for _, n := range names {
-		s.WebBridges = append(s.WebBridges, cluster.WebBridge{Name: n, Limit: 149, Seen: true, LastSeen: now.Add(-10 * time.Second),
+		s.WebBridges = append(s.WebBridges, cluster.WebBridge{Name: n, Limit: 149, Listed: true, Restartable: true, Seen: true, LastSeen: now.Add(-10 * time.Second),
 			Sessions: sessions, LeakKnown: true, LeakLowerBound: leak, LeakAt: now.Add(-10 * time.Second)})
 	}
 	return s
@@ -557,5 +558,42 @@ func TestAuditFileEndToEnd(t *testing.T) {
 		entries[1].Event != audit.EventRestartFinished || entries[1].Result != "ok" || !entries[1].Time.Equal(t0.Add(30*time.Minute+2*time.Second)) ||
 		entries[2].Reason != string(policy.ReasonRecovering) {
 		t.Fatalf("tail events %v: %+v", events, entries)
+	}
+}
+
+// TestRestartNotSentSpendsNoBudget: wb1's MMP cannot be reached, so its
+// restart is never sent. That trips wb1's breaker, but must not spend the
+// day's only restart: wb2, queued behind it, is restarted at the next step.
+func TestRestartNotSentSpendsNoBudget(t *testing.T) {
+	rg := newRig(t, baseConfig(t)) // max_per_day 1
+	rg.r.onRestart = func(_ context.Context, bridge string) {
+		rg.r.mu.Lock()
+		defer rg.r.mu.Unlock()
+		rg.r.err = nil
+		if bridge == "wb1" {
+			rg.r.err = fmt.Errorf("dialling cms1:22: connection refused: %w", ErrNotSent)
+		}
+	}
+	mk := func(now time.Time) cluster.Snapshot {
+		s := snap(now, 60, 40, "wb1", "wb2")
+		s.WebBridges[0].LeakLowerBound = 50 // wb1 first
+		return s
+	}
+	rg.steps(8, mk)
+	if got := rg.r.calls; len(got) != 2 || got[0] != "wb1" || got[1] != "wb2" {
+		t.Fatalf("restart calls = %v, want [wb1 wb2]", got)
+	}
+	if br := rg.led.Breaker("wb1"); !br.Tripped || br.Reason != policy.TripRestartFailed {
+		t.Errorf("wb1 breaker = %+v, want tripped: an SSH fault needs an operator", br)
+	}
+	h := rg.a.History()
+	if h[0].Bridge != "wb1" || h[0].Result != ledger.ResultNotSent {
+		t.Errorf("history[0] = %+v, want wb1 not_sent", h[0])
+	}
+	if n := rg.led.RestartsSince(t0.Add(-time.Hour)); n != 1 {
+		t.Errorf("restarts counted for the budget = %d, want 1 (wb2 only)", n)
+	}
+	if _, ok := rg.led.LastRestart("wb1"); ok {
+		t.Error("a restart never sent counts as wb1's last restart (its samples would stop proving)")
 	}
 }

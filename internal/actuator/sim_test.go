@@ -137,7 +137,7 @@ func (w *world) snapshot(now time.Time) cluster.Snapshot {
 	}
 	for _, b := range w.bs {
 		sessions := min(b.genuine+b.leaked, 149)
-		wb := cluster.WebBridge{Name: b.name, Limit: 149, Seen: true, Stale: b.stale,
+		wb := cluster.WebBridge{Name: b.name, Limit: 149, Listed: true, Restartable: true, Seen: true, Stale: b.stale,
 			LastSeen: now.Add(-time.Duration(w.rng.IntN(50)+1) * time.Second), Sessions: sessions}
 		if valid && !b.stale {
 			wb.LeakKnown, wb.LeakLowerBound, wb.LeakAt = true, max(0, sessions-peak), wb.LastSeen

@@ -95,7 +95,13 @@ func (whatIfRestarter) Restart(context.Context, string) (string, error) {
 // runReplay replays files in order. With timeline, it keeps one row per
 // Call Bridge report period (the state at the period's end).
 func runReplay(ctx context.Context, cfg *config.Config, files []string, ref time.Time, whatIf, timeline bool) (*replayResult, error) {
-	model, err := cluster.New(cfg.ModelOptions())
+	opts := cfg.ModelOptions()
+	for i := range opts.WebBridges {
+		// The what-if sends nothing, so a listed bridge needs no
+		// mmp.address to be chosen; a discovered one never is.
+		opts.WebBridges[i].Restartable = true
+	}
+	model, err := cluster.New(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -111,6 +117,8 @@ func runReplay(ctx context.Context, cfg *config.Config, files []string, ref time
 	var restarts []replay.RestartReport
 	if whatIf && len(cfg.Policy.Windows) == 0 && !cfg.Policy.EmergencyAtLimit {
 		res.note = "no policy.windows configured: the what-if orders no restart"
+	} else if whatIf && len(cfg.Inventory.WebBridges) == 0 {
+		res.note = "no inventory.webbridges: the what-if never restarts a discovered bridge (list them to see what leakwatch would do)"
 	}
 	if whatIf {
 		act, err = actuator.New(actuator.Options{

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/leakwatch/leakwatch/internal/actuator"
 	"github.com/leakwatch/leakwatch/internal/config"
 	"github.com/leakwatch/leakwatch/internal/mmp"
 )
@@ -62,10 +63,13 @@ func newSSHRestarter(cfg *config.Config, client *mmp.Client) *sshRestarter {
 func (r *sshRestarter) Restart(ctx context.Context, bridge string) (string, error) {
 	t, ok := r.targets[bridge]
 	if !ok {
-		return "", fmt.Errorf("web bridge %s has no mmp.address in the inventory", bridge)
+		return "", fmt.Errorf("web bridge %s has no mmp.address in the inventory: %w", bridge, actuator.ErrNotSent)
 	}
 	res, err := r.client.Run(ctx, t)
 	if err != nil {
+		if mmp.NotSent(err) {
+			return res.Output, fmt.Errorf("%s [%s]: %w", err, mmp.Classify(err), actuator.ErrNotSent)
+		}
 		return res.Output, fmt.Errorf("%s [%s]", err, mmp.Classify(err))
 	}
 	return res.Output, nil

@@ -30,7 +30,8 @@ func (m *Model) Snapshot(now time.Time) Snapshot {
 
 	snap.WebBridges = make([]WebBridge, 0, len(m.wbs))
 	for _, wb := range m.wbs {
-		w := WebBridge{Name: wb.name, Hosts: wb.hosts, Limit: wb.limit, Listed: wb.listed, Seen: wb.seen, Stale: true, Headroom: wb.limit}
+		w := WebBridge{Name: wb.name, Hosts: wb.hosts, Limit: wb.limit, Listed: wb.listed, Restartable: wb.restartable,
+			Seen: wb.seen, Stale: true, Headroom: wb.limit}
 		if wb.seen {
 			w.LastSeen = wb.lastAt
 			w.Stale = now.Sub(wb.lastAt) > o.StaleAfter

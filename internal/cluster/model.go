@@ -33,6 +33,9 @@ type Member struct {
 	Hosts []string
 	// Limit is the Web Bridge session limit; 0 means DefaultLimit.
 	Limit int64
+	// Restartable is true for a Web Bridge with an MMP address: the only
+	// kind the policy may ever choose for a restart.
+	Restartable bool
 }
 
 // Options configures a Model. Zero values take the defaults above.
@@ -103,14 +106,16 @@ type wbSample struct {
 }
 
 type webBridge struct {
-	name    string
-	hosts   []string
-	limit   int64
-	listed  bool
-	seen    bool
-	lastAt  time.Time
-	last    logline.WebBridge
-	samples []wbSample // sorted by time, at most wbRingSize
+	name   string
+	hosts  []string
+	limit  int64
+	listed bool
+	// restartable: listed with an MMP address.
+	restartable bool
+	seen        bool
+	lastAt      time.Time
+	last        logline.WebBridge
+	samples     []wbSample // sorted by time, at most wbRingSize
 	// restartAt is when the bridge last restarted, as far as known: its
 	// samples up to then say nothing about the leak it has now.
 	restartAt time.Time
@@ -173,7 +178,7 @@ func New(opts Options) (*Model, error) {
 		if limit <= 0 {
 			limit = opts.DefaultLimit
 		}
-		wb := &webBridge{name: mb.Name, hosts: hostsOf(mb), limit: limit, listed: true}
+		wb := &webBridge{name: mb.Name, hosts: hostsOf(mb), limit: limit, listed: true, restartable: mb.Restartable}
 		for _, h := range wb.hosts {
 			if _, dup := m.wbByHost[h]; dup {
 				return nil, fmt.Errorf("host %q listed under two web bridges", h)

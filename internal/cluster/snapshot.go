@@ -26,6 +26,9 @@ type WebBridge struct {
 	// Listed is true when the bridge comes from the inventory, false when it
 	// was discovered from a hostname.
 	Listed bool
+	// Restartable is true when the inventory gives the bridge an MMP
+	// address: only such a bridge may ever be restarted.
+	Restartable bool
 	// Seen is false until a first sample arrives; the fields below are zero.
 	Seen     bool
 	LastSeen time.Time

@@ -29,7 +29,8 @@ func (cfg *Config) ModelOptions() cluster.Options {
 		o.ClockSkew = -1 // an explicit 0s means no margin
 	}
 	for _, wb := range cfg.Inventory.WebBridges {
-		o.WebBridges = append(o.WebBridges, cluster.Member{Name: wb.Name, Hosts: wb.Hosts, Limit: wb.SessionLimit})
+		o.WebBridges = append(o.WebBridges, cluster.Member{Name: wb.Name, Hosts: wb.Hosts, Limit: wb.SessionLimit,
+			Restartable: wb.MMP.Address != ""})
 	}
 	for _, cb := range cfg.Inventory.CallBridges {
 		o.CallBridges = append(o.CallBridges, cluster.Member{Name: cb.Name, Hosts: cb.Hosts})

@@ -125,15 +125,19 @@ func TestCollector(t *testing.T) {
 				#> leakwatch_restarts_total
 				leakwatch_restarts_total{result="failed",webbridge="wb1"} 1
 				leakwatch_restarts_total{result="interrupted",webbridge="wb1"} 0
+				leakwatch_restarts_total{result="not_sent",webbridge="wb1"} 0
 				leakwatch_restarts_total{result="ok",webbridge="wb1"} 2
 				leakwatch_restarts_total{result="failed",webbridge="wb2"} 0
 				leakwatch_restarts_total{result="interrupted",webbridge="wb2"} 0
+				leakwatch_restarts_total{result="not_sent",webbridge="wb2"} 0
 				leakwatch_restarts_total{result="ok",webbridge="wb2"} 0
 				leakwatch_restarts_total{result="failed",webbridge="wb3"} 0
 				leakwatch_restarts_total{result="interrupted",webbridge="wb3"} 0
+				leakwatch_restarts_total{result="not_sent",webbridge="wb3"} 0
 				leakwatch_restarts_total{result="ok",webbridge="wb3"} 0
 				leakwatch_restarts_total{result="failed",webbridge="wb4"} 0
 				leakwatch_restarts_total{result="interrupted",webbridge="wb4"} 0
+				leakwatch_restarts_total{result="not_sent",webbridge="wb4"} 0
 				leakwatch_restarts_total{result="ok",webbridge="wb4"} 0
 			`,
 		},

@@ -42,15 +42,22 @@ type Result string
 const (
 	// ResultOK: the restart command returned without error.
 	ResultOK Result = "ok"
-	// ResultFailed: the command could not be sent or returned an error.
+	// ResultFailed: the command was sent and returned an error, or it is
+	// not known whether it reached the MMP.
 	ResultFailed Result = "failed"
+	// ResultNotSent: the command provably never reached the MMP (the
+	// connection, host key check or authentication failed first). Nothing
+	// was restarted, so it spends no daily budget, starts no cooldown and
+	// counts for no flap; the breaker still trips, since an SSH fault needs
+	// an operator.
+	ResultNotSent Result = "not_sent"
 	// ResultInterrupted: leakwatch stopped while the restart was in flight;
 	// whether the command ran is unknown.
 	ResultInterrupted Result = "interrupted"
 )
 
 // Results lists every result, for initialising metric label sets.
-var Results = []Result{ResultOK, ResultFailed, ResultInterrupted}
+var Results = []Result{ResultOK, ResultFailed, ResultInterrupted, ResultNotSent}
 
 // Restart is one restart attempt.
 type Restart struct {
@@ -206,13 +213,15 @@ func (s *State) InFlight() (Restart, bool) {
 // History returns a copy of the finished restarts, oldest first.
 func (s *State) History() []Restart { return slices.Clone(s.state.History) }
 
-// LastRestart returns the bridge's latest restart, the in-flight one included.
+// LastRestart returns the bridge's latest restart that may have reached its
+// MMP, the in-flight one included. A not_sent attempt restarted nothing and
+// is left out.
 func (s *State) LastRestart(bridge string) (Restart, bool) {
 	if f := s.state.InFlight; f != nil && f.Bridge == bridge {
 		return *f, true
 	}
 	for i := len(s.state.History) - 1; i >= 0; i-- {
-		if s.state.History[i].Bridge == bridge {
+		if s.state.History[i].Bridge == bridge && s.state.History[i].Result != ResultNotSent {
 			return s.state.History[i], true
 		}
 	}
@@ -220,16 +229,18 @@ func (s *State) LastRestart(bridge string) (Restart, bool) {
 }
 
 // RestartsSince counts restarts of any bridge started at or after t, the
-// in-flight one included.
+// in-flight one included and not_sent attempts left out.
 func (s *State) RestartsSince(t time.Time) int { return s.count("", t) }
 
 // BridgeRestartsSince counts the bridge's restarts started at or after t,
-// the in-flight one included.
+// the in-flight one included and not_sent attempts left out.
 func (s *State) BridgeRestartsSince(bridge string, t time.Time) int { return s.count(bridge, t) }
 
 func (s *State) count(bridge string, t time.Time) int {
 	n := 0
-	match := func(r Restart) bool { return (bridge == "" || r.Bridge == bridge) && !r.Started.Before(t) }
+	match := func(r Restart) bool {
+		return (bridge == "" || r.Bridge == bridge) && !r.Started.Before(t) && r.Result != ResultNotSent
+	}
 	// History is ordered by start: walk back from the newest until t.
 	for i := len(s.state.History) - 1; i >= 0 && !s.state.History[i].Started.Before(t); i-- {
 		if match(s.state.History[i]) {
@@ -294,7 +305,7 @@ func (s *State) FinishRestart(bridge string, end time.Time, result Result, outpu
 		return Restart{}, fmt.Errorf("finishing restart of %s: no such restart in flight", bridge)
 	}
 	switch result {
-	case ResultOK, ResultFailed, ResultInterrupted:
+	case ResultOK, ResultFailed, ResultInterrupted, ResultNotSent:
 	default:
 		return Restart{}, fmt.Errorf("finishing restart of %s: unknown result %q", bridge, result)
 	}
@@ -309,7 +320,7 @@ func (s *State) FinishRestart(bridge string, end time.Time, result Result, outpu
 	})
 	s.state.History = slices.Insert(s.state.History, i, r)
 	s.state.InFlight = nil
-	if result != ResultFailed {
+	if result != ResultFailed && result != ResultNotSent {
 		s.state.Recovering[bridge] = Recovery{Restart: r.End()}
 	}
 	s.prune(end)

@@ -137,6 +137,19 @@ func classify(kind error, err error, format string, args ...any) error {
 	return &classified{kind: kind, msg: fmt.Sprintf(format, args...), err: err}
 }
 
+// NotSent reports whether err shows that the command never reached the
+// MMP: it was refused locally, or the connection, the host key check or
+// authentication failed before a session was opened. A timeout or failure
+// of the command itself does not count: it may have run.
+func NotSent(err error) bool {
+	for _, k := range []error{ErrForbiddenCommand, ErrConnRefused, ErrDialTimeout, ErrConnect, ErrHostKeyUnknown, ErrHostKeyChanged, ErrAuth} {
+		if errors.Is(err, k) {
+			return !errors.Is(err, ErrCommandTimeout) && !errors.Is(err, ErrCommandFailed)
+		}
+	}
+	return false
+}
+
 // Classify returns a short, stable label for err, suitable for a metric
 // label or an audit entry: "host_key_unknown", "host_key_changed", "auth",
 // "connect", "timeout", "command_timeout", "failure_output", "exit_status",

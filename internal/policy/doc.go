@@ -5,6 +5,8 @@
 // A Web Bridge is restarted only when every guard holds, checked in this
 // order (the first that fails is the decision's Reason):
 //
+//   - it is listed with an MMP address (not_restartable): a discovered bridge
+//     is never restarted;
 //   - its breaker is not tripped (breaker_tripped);
 //   - it is not recovering from its last restart (recovering);
 //   - no restart of it is in flight (restart_in_progress);

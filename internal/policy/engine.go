@@ -185,6 +185,14 @@ func (e *Engine) decide(snap cluster.Snapshot, wb cluster.WebBridge, led ledger.
 		return d
 	}
 
+	if !wb.Restartable {
+		// A discovered bridge has no MMP to reach: a restart could only
+		// fail, trip its breaker and hold back the listed bridges.
+		if !wb.Listed {
+			return block(ReasonNotRestartable, "discovered from its hostname, not listed in inventory.webbridges: leakwatch never restarts it")
+		}
+		return block(ReasonNotRestartable, "listed without an mmp.address: leakwatch has no way to restart it")
+	}
 	if br := led.Breaker(wb.Name); br.Tripped {
 		return block(ReasonBreakerTripped, "breaker tripped (%s) since %s; automatic action stopped until an operator resets it", br.Reason, stamp(br.Since, loc))
 	}

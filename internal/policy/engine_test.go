@@ -32,7 +32,7 @@ func testSnapshot(now time.Time, names ...string) cluster.Snapshot {
 	s := cluster.Snapshot{Now: now, Leak: cluster.Leak{Valid: true, CMAActive: 2, CMAPeak: 3}}
 	for _, n := range names {
 		s.WebBridges = append(s.WebBridges, cluster.WebBridge{
-			Name: n, Limit: 149, Seen: true, LastSeen: now.Add(-30 * time.Second),
+			Name: n, Limit: 149, Listed: true, Restartable: true, Seen: true, LastSeen: now.Add(-30 * time.Second),
 			Sessions: 60, LeakKnown: true, LeakLowerBound: 40, LeakAt: now.Add(-time.Minute),
 		})
 	}
@@ -110,7 +110,7 @@ func TestGuards(t *testing.T) {
 		{name: "snapshot too old", setup: func(_ *testing.T, s setup) { s.snap.Now = testNow.Add(-5 * time.Minute) }, want: ReasonDataInvalid, detailPart: "old"},
 		{name: "bridge stale", setup: func(_ *testing.T, s setup) { s.snap.WebBridges[0].Stale = true }, want: ReasonStale},
 		{name: "bridge never seen", setup: func(_ *testing.T, s setup) {
-			s.snap.WebBridges[0] = cluster.WebBridge{Name: "wb1", Limit: 149, Stale: true}
+			s.snap.WebBridges[0] = cluster.WebBridge{Name: "wb1", Limit: 149, Listed: true, Restartable: true, Stale: true}
 		}, want: ReasonStale},
 		{name: "leak unknown", setup: func(_ *testing.T, s setup) {
 			wb := &s.snap.WebBridges[0]
@@ -336,7 +336,7 @@ func TestNoWindowMeansNever(t *testing.T) {
 	e := NewEngine(cfg)
 	now := time.Date(2026, 3, 18, 3, 0, 0, 0, time.UTC)
 	snap := cluster.Snapshot{Now: now, Leak: cluster.Leak{Valid: true},
-		WebBridges: []cluster.WebBridge{{Name: "wb1", Limit: 149, Seen: true, LastSeen: now, Sessions: 100,
+		WebBridges: []cluster.WebBridge{{Name: "wb1", Limit: 149, Listed: true, Restartable: true, Seen: true, LastSeen: now, Sessions: 100,
 			LeakKnown: true, LeakLowerBound: 90, LeakAt: now.Add(-2 * time.Hour)}}}
 	led := ledger.NewMemory()
 	e.Evaluate(snap, led, now.Add(-2*time.Hour))
@@ -344,5 +344,33 @@ func TestNoWindowMeansNever(t *testing.T) {
 		if d.Restart || d.Reason != ReasonOutsideWindow || !strings.Contains(d.Detail, "no policy.windows") {
 			t.Errorf("decision = %+v", d)
 		}
+	}
+}
+
+// TestOnlyRestartableBridgesAreChosen: a discovered bridge (no MMP address)
+// leaking more than the listed one must never be chosen; the listed one is.
+func TestOnlyRestartableBridgesAreChosen(t *testing.T) {
+	e := NewEngine(testConfig(t))
+	led := ledger.NewMemory()
+	snap := testSnapshot(testNow, "lab-wb", "wb1", "wb2")
+	snap.WebBridges[0].Listed, snap.WebBridges[0].Restartable = false, false // discovered
+	snap.WebBridges[0].LeakLowerBound = 90
+	snap.WebBridges[2].Restartable = false // listed without an mmp.address
+	snap.WebBridges[2].LeakLowerBound = 80
+	e.Evaluate(snap, led, testNow.Add(-time.Hour))
+	got := map[string]Decision{}
+	for _, d := range e.Evaluate(snap, led, testNow) {
+		got[d.WebBridge] = d
+	}
+	for _, n := range []string{"lab-wb", "wb2"} {
+		if d := got[n]; d.Restart || d.WouldRestart || d.Reason != ReasonNotRestartable {
+			t.Errorf("%s: restart=%v reason=%s (%s), want not_restartable", n, d.Restart, d.Reason, d.Detail)
+		}
+	}
+	if d := got["wb1"]; !d.Restart {
+		t.Errorf("wb1 (listed, with an MMP) not restarted: %s (%s)", d.Reason, d.Detail)
+	}
+	if d, _ := e.EvaluateManual(snap, led, "lab-wb", testNow); d.Restart {
+		t.Error("an operator's restart of a discovered bridge was allowed")
 	}
 }

@@ -7,6 +7,7 @@ type Reason string
 // The reasons, in the order the guards are checked.
 const (
 	ReasonNone                  Reason = "none"
+	ReasonNotRestartable        Reason = "not_restartable"
 	ReasonBreakerTripped        Reason = "breaker_tripped"
 	ReasonRecovering            Reason = "recovering"
 	ReasonRestartInProgress     Reason = "restart_in_progress"
@@ -25,7 +26,7 @@ const (
 
 // Reasons lists every reason, for initialising metric label sets.
 var Reasons = []Reason{
-	ReasonNone, ReasonBreakerTripped, ReasonRecovering, ReasonRestartInProgress,
+	ReasonNone, ReasonNotRestartable, ReasonBreakerTripped, ReasonRecovering, ReasonRestartInProgress,
 	ReasonDataInvalid, ReasonStale, ReasonLeakUnknown, ReasonLeakBelowThreshold,
 	ReasonNotSustained, ReasonCooldown, ReasonDailyBudgetSpent, ReasonOutsideWindow,
 	ReasonTooManyActiveSessions, ReasonQueued, ReasonObserveMode,
