@@ -102,39 +102,6 @@ func AnswerTimeout(ssh config.SSH) time.Duration {
 	return ssh.DialTimeout + ssh.CommandTimeout + ssh.MinInterval + 15*time.Second
 }
 
-// ErrLocked means another leakwatch holds the state directory.
-var ErrLocked = errors.New("another leakwatch is running on this state_dir")
-
-// Lock is the state directory's lock.
-type Lock struct{ f *os.File }
-
-// Acquire takes the state directory's lock without waiting. It returns
-// ErrLocked (wrapped) when a running leakwatch holds it.
-func Acquire(dir string) (*Lock, error) {
-	path := filepath.Join(dir, "leakwatch.lock")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("opening lock %s: %w", path, err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%s: %w", path, ErrLocked)
-		}
-		return nil, fmt.Errorf("locking %s: %w", path, err)
-	}
-	return &Lock{f: f}, nil
-}
-
-// Release lets the lock go.
-func (l *Lock) Release() {
-	if l != nil && l.f != nil {
-		syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
-		l.f.Close()
-		l.f = nil
-	}
-}
-
 func requestsDir(dir string) string { return filepath.Join(dir, "requests") }
 
 // pollInterval is how often Ask looks for the answer.
