@@ -157,7 +157,7 @@ func Start(t testing.TB, env []string, program string, args ...string) *Process 
 	p.Cmd.Env = append(os.Environ(), env...)
 	p.Cmd.Stdout = lockedWriter{p}
 	p.Cmd.Stderr = lockedWriter{p}
-	p.Cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	inOwnGroup(p.Cmd)
 	if err := p.Cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", program, err)
 	}
@@ -184,7 +184,7 @@ func (p *Process) Output() string {
 // Signal sends sig to the process group.
 func (p *Process) Signal(sig syscall.Signal) {
 	if p.Cmd.Process != nil {
-		syscall.Kill(-p.Cmd.Process.Pid, sig)
+		signalGroup(p.Cmd.Process.Pid, sig)
 	}
 }
 

@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package rotation tortures a real `leakwatch run` process with log
 // rotation of every kind while a writer appends numbered lines at a high
 // rate, and proves from leakwatch's own counters that no line is lost and
