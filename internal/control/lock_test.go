@@ -89,4 +89,3 @@ func TestLockHeldByAnotherProcess(t *testing.T) {
 	}
 	l.Release()
 }
-
