@@ -56,11 +56,25 @@ type Files struct {
 
 // Syslog configures the network syslog receiver.
 type Syslog struct {
-	UDPAddress     string   `mapstructure:"udp_address"`
-	TCPAddress     string   `mapstructure:"tcp_address"`
+	UDPAddress string `mapstructure:"udp_address"`
+	TCPAddress string `mapstructure:"tcp_address"`
+	// AllowedSources are addresses or networks that may send, for any
+	// hostname not bound in Sources.
 	AllowedSources []string `mapstructure:"allowed_sources"`
-	MaxMessageSize int      `mapstructure:"max_message_size"`
-	MaxConnections int      `mapstructure:"max_connections"`
+	// Sources are more allowed addresses or networks, each optionally
+	// bound to the hostnames it may report for.
+	Sources                 []SyslogSource `mapstructure:"sources"`
+	MaxMessageSize          int            `mapstructure:"max_message_size"`
+	MaxConnections          int            `mapstructure:"max_connections"`
+	MaxConnectionsPerSource int            `mapstructure:"max_connections_per_source"`
+	IdleTimeout             time.Duration  `mapstructure:"idle_timeout"`
+	MessageTimeout          time.Duration  `mapstructure:"message_timeout"`
+}
+
+// SyslogSource is an allowed sender and the hostnames it may report for.
+type SyslogSource struct {
+	Address string   `mapstructure:"address"`
+	Hosts   []string `mapstructure:"hosts"`
 }
 
 // Model configures the cluster model and estimator.
@@ -139,50 +153,54 @@ type Audit struct {
 // defaults lists every scalar key with its default. It is the one place
 // defaults are set; viper also needs it to map LEAKWATCH_* variables.
 var defaults = map[string]any{
-	"log.level":                      "info",
-	"log.format":                     "text",
-	"timezone":                       "Local",
-	"state_dir":                      "/var/lib/leakwatch",
-	"web.listen_address":             ":9723",
-	"web.config_file":                "",
-	"inputs.files.paths":             []string{},
-	"inputs.files.start_at":          "beginning",
-	"inputs.files.poll_interval":     "1s",
-	"inputs.files.poll_only":         false,
-	"inputs.files.max_line_bytes":    65536,
-	"inputs.syslog.udp_address":      "",
-	"inputs.syslog.tcp_address":      "",
-	"inputs.syslog.allowed_sources":  []string{},
-	"inputs.syslog.max_message_size": 8192,
-	"inputs.syslog.max_connections":  64,
-	"model.stale_after":              "11m",
-	"model.peak_window":              "5m",
-	"model.clock_skew":               "5s",
-	"model.max_discovered":           64,
-	"model.session_limit":            149,
-	"inventory.webbridges":           []any{},
-	"inventory.callbridges":          []any{},
-	"policy.mode":                    "observe",
-	"policy.threshold":               20,
-	"policy.sustain":                 "1h",
-	"policy.windows":                 []string{},
-	"policy.timezone":                "UTC",
-	"policy.max_active_sessions":     5,
-	"policy.cooldown":                "24h",
-	"policy.max_per_day":             1,
-	"policy.recover_timeout":         "15m",
-	"policy.emergency_at_limit":      false,
-	"policy.flap_max":                3,
-	"policy.flap_period":             "168h",
-	"ssh.user":                       "admin",
-	"ssh.password_env":               "",
-	"ssh.password_file":              "",
-	"ssh.key_file":                   "",
-	"ssh.key_passphrase_env":         "",
-	"ssh.use_agent":                  false,
-	"ssh.known_hosts":                "",
-	"ssh.dial_timeout":               "10s",
-	"ssh.command_timeout":            "60s",
-	"ssh.min_interval":               "2s",
-	"audit.file":                     "",
+	"log.level":                                "info",
+	"log.format":                               "text",
+	"timezone":                                 "Local",
+	"state_dir":                                "/var/lib/leakwatch",
+	"web.listen_address":                       ":9723",
+	"web.config_file":                          "",
+	"inputs.files.paths":                       []string{},
+	"inputs.files.start_at":                    "beginning",
+	"inputs.files.poll_interval":               "1s",
+	"inputs.files.poll_only":                   false,
+	"inputs.files.max_line_bytes":              65536,
+	"inputs.syslog.udp_address":                "",
+	"inputs.syslog.tcp_address":                "",
+	"inputs.syslog.allowed_sources":            []string{},
+	"inputs.syslog.max_message_size":           8192,
+	"inputs.syslog.max_connections":            64,
+	"inputs.syslog.sources":                    []any{},
+	"inputs.syslog.max_connections_per_source": 8,
+	"inputs.syslog.idle_timeout":               "30s",
+	"inputs.syslog.message_timeout":            "10s",
+	"model.stale_after":                        "11m",
+	"model.peak_window":                        "5m",
+	"model.clock_skew":                         "5s",
+	"model.max_discovered":                     64,
+	"model.session_limit":                      149,
+	"inventory.webbridges":                     []any{},
+	"inventory.callbridges":                    []any{},
+	"policy.mode":                              "observe",
+	"policy.threshold":                         20,
+	"policy.sustain":                           "1h",
+	"policy.windows":                           []string{},
+	"policy.timezone":                          "UTC",
+	"policy.max_active_sessions":               5,
+	"policy.cooldown":                          "24h",
+	"policy.max_per_day":                       1,
+	"policy.recover_timeout":                   "15m",
+	"policy.emergency_at_limit":                false,
+	"policy.flap_max":                          3,
+	"policy.flap_period":                       "168h",
+	"ssh.user":                                 "admin",
+	"ssh.password_env":                         "",
+	"ssh.password_file":                        "",
+	"ssh.key_file":                             "",
+	"ssh.key_passphrase_env":                   "",
+	"ssh.use_agent":                            false,
+	"ssh.known_hosts":                          "",
+	"ssh.dial_timeout":                         "10s",
+	"ssh.command_timeout":                      "60s",
+	"ssh.min_interval":                         "2s",
+	"audit.file":                               "",
 }

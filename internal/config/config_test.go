@@ -1,8 +1,10 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +62,15 @@ func TestBadConfigs(t *testing.T) {
 		{"forbidden-command.yml", []string{"inventory.webbridges[0].mmp.command", "another service"}},
 		{"not-a-mapping.yml", []string{"must be a mapping"}},
 		{"bad-fingerprint.yml", []string{"inventory.webbridges[0].mmp.host_key_fingerprint", "SHA256"}},
+		{"bad-syslog-source.yml", []string{
+			"inputs.syslog.sources[0].hosts[1]", `"cms 2" is not a syslog hostname`,
+			"inputs.syslog.sources[0].hosts[2]", `host "CMS1" is listed twice`,
+			":7: inputs.syslog.sources[1].address", "10.0.0.0/33",
+			"inputs.syslog.sources[2].address: must not be empty"}},
+		{"bad-syslog-limits.yml", []string{
+			":6: inputs.syslog.max_connections_per_source: must not exceed inputs.syslog.max_connections (4), got 5",
+			":7: inputs.syslog.idle_timeout: must be a positive duration",
+			":8: inputs.syslog.message_timeout: must be a positive duration"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -98,6 +109,37 @@ func TestGoodInventory(t *testing.T) {
 	o := c.ModelOptions()
 	if len(o.WebBridges) != 2 || len(o.CallBridges) != 1 || o.WebBridges[1].Limit != 100 {
 		t.Errorf("model options: %+v", o)
+	}
+}
+
+func TestSyslogSources(t *testing.T) {
+	c, err := Load("testdata/good-syslog-sources.yml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := c.SyslogConfig()
+	if len(rc.AllowedSources) != 1 || rc.AllowedSources[0].String() != "10.0.9.0/24" {
+		t.Errorf("allowed_sources: %v", rc.AllowedSources)
+	}
+	want := []string{"10.0.0.5/32 [cms1]", "10.0.1.0/24 [cms2 cms3]", "192.0.2.7/32 []"}
+	var got []string
+	for _, s := range rc.Sources {
+		got = append(got, fmt.Sprintf("%s %v", s.Prefix, s.Hosts))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("sources:\ngot  %q\nwant %q", got, want)
+	}
+	if rc.IdleTimeout != 20*time.Second || rc.MessageTimeout != 10*time.Second || rc.MaxConnectionsPerSource != 8 {
+		t.Errorf("timeouts and caps: %+v", rc)
+	}
+}
+
+func TestSyslogSourcesAloneNeedNoAllowlist(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "c.yml")
+	os.WriteFile(file, []byte("inputs:\n  syslog:\n    udp_address: \":5514\"\n    sources: [{address: 10.0.0.5, hosts: [cms1]}]\n"), 0o600)
+	if _, err := Load(file, nil); err != nil {
+		t.Errorf("sources without allowed_sources: %v", err)
 	}
 }
 

@@ -5,7 +5,27 @@ import (
 
 	"github.com/leakwatch/leakwatch/internal/cluster"
 	"github.com/leakwatch/leakwatch/internal/policy"
+	"github.com/leakwatch/leakwatch/internal/syslogrecv"
 )
+
+// SyslogConfig returns the syslog receiver's configuration.
+func (cfg *Config) SyslogConfig() syslogrecv.Config {
+	s := cfg.Inputs.Syslog
+	rc := syslogrecv.Config{UDPAddress: s.UDPAddress, TCPAddress: s.TCPAddress,
+		MaxMessageSize: s.MaxMessageSize, MaxConnections: s.MaxConnections,
+		MaxConnectionsPerSource: s.MaxConnectionsPerSource, IdleTimeout: s.IdleTimeout, MessageTimeout: s.MessageTimeout}
+	for _, src := range s.AllowedSources {
+		if p, err := ParseSource(src); err == nil { // validated at load
+			rc.AllowedSources = append(rc.AllowedSources, p)
+		}
+	}
+	for _, src := range s.Sources {
+		if p, err := ParseSource(src.Address); err == nil { // validated at load
+			rc.Sources = append(rc.Sources, syslogrecv.Source{Prefix: p, Hosts: src.Hosts})
+		}
+	}
+	return rc
+}
 
 // Location returns the zone of syslog timestamps that carry none.
 func (cfg *Config) Location() *time.Location {

@@ -84,11 +84,18 @@ func (cfg *Config) validate() Errors {
 			c.fail(fmt.Sprintf("inputs.syslog.allowed_sources[%d]", i), "%v", err)
 		}
 	}
-	if (s.UDPAddress != "" || s.TCPAddress != "") && len(s.AllowedSources) == 0 {
-		c.fail("inputs.syslog.allowed_sources", "is empty, so every message would be rejected: list the CMS servers' addresses or networks (e.g. 10.0.0.0/24)")
+	validateSyslogSources(&c, s.Sources)
+	if (s.UDPAddress != "" || s.TCPAddress != "") && len(s.AllowedSources) == 0 && len(s.Sources) == 0 {
+		c.fail("inputs.syslog.allowed_sources", "is empty (and so is inputs.syslog.sources), so every message would be rejected: list the CMS servers' addresses or networks (e.g. 10.0.0.0/24)")
 	}
 	c.atLeast("inputs.syslog.max_message_size", int64(s.MaxMessageSize), 480)
 	c.atLeast("inputs.syslog.max_connections", int64(s.MaxConnections), 1)
+	c.atLeast("inputs.syslog.max_connections_per_source", int64(s.MaxConnectionsPerSource), 1)
+	if s.MaxConnectionsPerSource > s.MaxConnections && s.MaxConnections >= 1 {
+		c.fail("inputs.syslog.max_connections_per_source", "must not exceed inputs.syslog.max_connections (%d), got %d", s.MaxConnections, s.MaxConnectionsPerSource)
+	}
+	c.positive("inputs.syslog.idle_timeout", s.IdleTimeout)
+	c.positive("inputs.syslog.message_timeout", s.MessageTimeout)
 
 	m := cfg.Model
 	c.positive("model.stale_after", m.StaleAfter)
@@ -195,6 +202,33 @@ func (cfg *Config) validateInventory(c *checker) {
 				c.fail(fmt.Sprintf("%s.hosts[%d]", key, j), "host %q is already listed under call bridge %s", h, prev)
 			}
 			hosts[h] = cb.Name
+		}
+	}
+}
+
+// validateSyslogSources checks inputs.syslog.sources: each address parses
+// and each host is a plausible hostname, named once per entry.
+func validateSyslogSources(c *checker, sources []SyslogSource) {
+	for i, src := range sources {
+		key := fmt.Sprintf("inputs.syslog.sources[%d]", i)
+		if src.Address == "" {
+			c.fail(key+".address", "must not be empty (an address such as 10.0.0.5 or a network such as 10.0.0.0/24)")
+		} else if _, err := ParseSource(src.Address); err != nil {
+			c.fail(key+".address", "%v", err)
+		}
+		seen := map[string]bool{}
+		for j, h := range src.Hosts {
+			hkey := fmt.Sprintf("%s.hosts[%d]", key, j)
+			switch lh := strings.ToLower(h); {
+			case h == "":
+				c.fail(hkey, "must not be empty")
+			case strings.ContainsAny(h, " \t/:"):
+				c.fail(hkey, "%q is not a syslog hostname (no spaces, slashes or colons)", h)
+			case seen[lh]:
+				c.fail(hkey, "host %q is listed twice", h)
+			default:
+				seen[lh] = true
+			}
 		}
 	}
 }

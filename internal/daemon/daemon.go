@@ -164,13 +164,7 @@ func newDaemon(opts Options) (*Daemon, error) {
 		}
 	}
 	if s := cfg.Inputs.Syslog; s.UDPAddress != "" || s.TCPAddress != "" {
-		rc := syslogrecv.Config{UDPAddress: s.UDPAddress, TCPAddress: s.TCPAddress,
-			MaxMessageSize: s.MaxMessageSize, MaxConnections: s.MaxConnections}
-		for _, src := range s.AllowedSources {
-			p, _ := config.ParseSource(src) // validated at load
-			rc.AllowedSources = append(rc.AllowedSources, p)
-		}
-		if d.recv, err = syslogrecv.New(rc, d.log.With("component", "syslog")); err != nil {
+		if d.recv, err = syslogrecv.New(cfg.SyslogConfig(), d.log.With("component", "syslog")); err != nil {
 			return nil, fmt.Errorf("inputs.syslog: %w", err)
 		}
 		if err := d.recv.Listen(); err != nil {
@@ -219,8 +213,9 @@ func (d *Daemon) run(ctx context.Context) error {
 	}
 	if d.recv != nil {
 		sd := newFeeder(SourceSyslog, loc, d.model, &d.counts, d.log, d.now, notify)
+		sd.hostAllowed = d.recv.HostAllowed
 		wg.Go(func() {
-			if err := d.recv.Run(ctx, func(m syslogrecv.Message) { sd.feed(m.Data, m.Source.String()) }); err != nil && ctx.Err() == nil {
+			if err := d.recv.Run(ctx, func(m syslogrecv.Message) { sd.feedFrom(m.Data, m.Source) }); err != nil && ctx.Err() == nil {
 				fail(fmt.Errorf("syslog receiver: %w", err))
 			}
 		})

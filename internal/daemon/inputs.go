@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"log/slog"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,11 +57,23 @@ type feeder struct {
 	logger  *slog.Logger
 	notify  func()
 	nowFunc func() time.Time
+
+	// hostAllowed, if set, decides whether a stats line's hostname may
+	// come from src (the syslog receiver's hostname bindings); it counts
+	// and logs what it refuses.
+	hostAllowed func(src netip.Addr, host []byte) bool
+	src         netip.Addr
 }
 
 func newFeeder(source string, loc *time.Location, model *cluster.Model, counts *counters, logger *slog.Logger, now func() time.Time, notify func()) *feeder {
 	return &feeder{source: source, parser: logline.NewParser(loc, now()), model: model, counts: counts,
 		logger: logger, notify: notify, nowFunc: now}
+}
+
+// feedFrom handles one syslog message from the sender src.
+func (f *feeder) feedFrom(data []byte, src netip.Addr) {
+	f.src = src
+	f.feed(data, src.String())
 }
 
 // feed handles one line (without its newline). name says where it came
@@ -88,6 +101,9 @@ func (f *feeder) feed(data []byte, name string) {
 		}
 		return
 	default:
+		return
+	}
+	if f.hostAllowed != nil && !f.hostAllowed(f.src, l.Host) {
 		return
 	}
 	switch f.model.Observe(l) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -11,7 +12,16 @@ import (
 const (
 	DefaultMaxMessageSize = 8192
 	DefaultMaxConnections = 64
-	DefaultIdleTimeout    = 5 * time.Minute
+	// DefaultMaxConnectionsPerSource lets a relay or a reconnecting
+	// sender hold a few connections while leaving most of the table to
+	// others (it is lowered to MaxConnections if that is smaller).
+	DefaultMaxConnectionsPerSource = 8
+	// DefaultIdleTimeout is well under a minute so that silent connections
+	// cannot hold the table for long; CMS servers log many lines a minute.
+	DefaultIdleTimeout = 30 * time.Second
+	// DefaultMessageTimeout bounds one message from its first byte to its
+	// end: a real sender writes a message at once.
+	DefaultMessageTimeout = 10 * time.Second
 
 	// maxMessageSizeLimit caps MaxMessageSize so that a typo in the
 	// configuration cannot make every connection buffer huge.
@@ -33,11 +43,30 @@ type Config struct {
 	// MaxMessageSize is the largest message accepted, in bytes, PRI included
 	// and framing excluded. Default 8192.
 	MaxMessageSize int
-	// MaxConnections caps concurrent TCP connections. Default 64.
+	// Sources lists more allowed networks, each optionally bound to the
+	// hostnames it may report for (see HostAllowed). Its networks are
+	// allowed as AllowedSources are.
+	Sources []Source
+	// MaxConnections caps concurrent TCP connections. When a connection
+	// arrives at the cap, the longest-idle one is closed to make room.
+	// Default 64.
 	MaxConnections int
-	// IdleTimeout closes a TCP connection that sends nothing for this long.
-	// Default 5m.
+	// MaxConnectionsPerSource caps concurrent TCP connections from one
+	// address; more are closed unread. Default 8, at most MaxConnections.
+	MaxConnectionsPerSource int
+	// IdleTimeout closes a TCP connection that completes no message for
+	// this long (bytes of an unfinished message do not count). Default 30s.
 	IdleTimeout time.Duration
+	// MessageTimeout closes a TCP connection whose message is not complete
+	// this long after its first byte arrived. Default 10s.
+	MessageTimeout time.Duration
+}
+
+// Source is an allowed network and the hostnames it may report for. With
+// no Hosts it may report for any host that no other Source is bound to.
+type Source struct {
+	Prefix netip.Prefix
+	Hosts  []string
 }
 
 // withDefaults returns a copy of c with defaults applied and the allowlist
@@ -59,10 +88,22 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("syslog receiver: MaxConnections %d is negative", c.MaxConnections)
 	}
 	switch {
+	case c.MaxConnectionsPerSource == 0:
+		c.MaxConnectionsPerSource = min(DefaultMaxConnectionsPerSource, c.MaxConnections)
+	case c.MaxConnectionsPerSource < 0 || c.MaxConnectionsPerSource > c.MaxConnections:
+		return c, fmt.Errorf("syslog receiver: MaxConnectionsPerSource %d out of range 1..MaxConnections (%d)", c.MaxConnectionsPerSource, c.MaxConnections)
+	}
+	switch {
 	case c.IdleTimeout == 0:
 		c.IdleTimeout = DefaultIdleTimeout
 	case c.IdleTimeout < 0:
 		return c, fmt.Errorf("syslog receiver: IdleTimeout %s is negative", c.IdleTimeout)
+	}
+	switch {
+	case c.MessageTimeout == 0:
+		c.MessageTimeout = DefaultMessageTimeout
+	case c.MessageTimeout < 0:
+		return c, fmt.Errorf("syslog receiver: MessageTimeout %s is negative", c.MessageTimeout)
 	}
 	allowed := make([]netip.Prefix, 0, len(c.AllowedSources))
 	for i, p := range c.AllowedSources {
@@ -72,6 +113,21 @@ func (c Config) withDefaults() (Config, error) {
 		allowed = append(allowed, normalizePrefix(p))
 	}
 	c.AllowedSources = allowed
+	sources := make([]Source, 0, len(c.Sources))
+	for i, src := range c.Sources {
+		if !src.Prefix.IsValid() {
+			return c, fmt.Errorf("syslog receiver: Sources[%d] is not a valid prefix", i)
+		}
+		hosts := make([]string, 0, len(src.Hosts))
+		for j, h := range src.Hosts {
+			if h == "" {
+				return c, fmt.Errorf("syslog receiver: Sources[%d].Hosts[%d] is empty", i, j)
+			}
+			hosts = append(hosts, strings.ToLower(h))
+		}
+		sources = append(sources, Source{Prefix: normalizePrefix(src.Prefix), Hosts: hosts})
+	}
+	c.Sources = sources
 	return c, nil
 }
 

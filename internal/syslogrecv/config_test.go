@@ -13,8 +13,15 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.MaxMessageSize != 8192 || c.MaxConnections != 64 || c.IdleTimeout != 5*time.Minute {
-		t.Errorf("defaults: got %d, %d, %v", c.MaxMessageSize, c.MaxConnections, c.IdleTimeout)
+	if c.MaxMessageSize != 8192 || c.MaxConnections != 64 || c.MaxConnectionsPerSource != 8 ||
+		c.IdleTimeout != 30*time.Second || c.MessageTimeout != 10*time.Second {
+		t.Errorf("defaults: got %d, %d, %d, %v, %v", c.MaxMessageSize, c.MaxConnections, c.MaxConnectionsPerSource,
+			c.IdleTimeout, c.MessageTimeout)
+	}
+	// The per-source default never exceeds a smaller table.
+	c, err = Config{TCPAddress: ":0", MaxConnections: 3}.withDefaults()
+	if err != nil || c.MaxConnectionsPerSource != 3 {
+		t.Errorf("MaxConnections 3: per-source %d, err %v; want 3", c.MaxConnectionsPerSource, err)
 	}
 }
 
@@ -48,6 +55,10 @@ func TestConfigErrors(t *testing.T) {
 		{"huge size", Config{UDPAddress: ":0", MaxMessageSize: 1 << 30}, "MaxMessageSize"},
 		{"negative connections", Config{TCPAddress: ":0", MaxConnections: -1}, "MaxConnections"},
 		{"negative idle", Config{TCPAddress: ":0", IdleTimeout: -time.Second}, "IdleTimeout"},
+		{"negative message timeout", Config{TCPAddress: ":0", MessageTimeout: -time.Second}, "MessageTimeout"},
+		{"per-source above table", Config{TCPAddress: ":0", MaxConnections: 4, MaxConnectionsPerSource: 5}, "MaxConnectionsPerSource"},
+		{"invalid source", Config{TCPAddress: ":0", Sources: []Source{{}}}, "Sources[0]"},
+		{"empty host", Config{TCPAddress: ":0", Sources: []Source{{Prefix: netip.MustParsePrefix("10.0.0.5/32"), Hosts: []string{""}}}}, "Sources[0].Hosts[0]"},
 		{"invalid prefix", Config{TCPAddress: ":0", AllowedSources: []netip.Prefix{{}}}, "AllowedSources[0]"},
 	}
 	for _, tt := range tests {

@@ -5,8 +5,8 @@
 //
 // # Security default
 //
-// Only sources inside Config.AllowedSources are served; an empty list
-// serves nobody. The source address is checked before any byte is parsed:
+// Only sources inside Config.AllowedSources or Config.Sources are served;
+// empty lists serve nobody. The source address is checked before any byte is parsed:
 // a UDP datagram from elsewhere is counted and dropped, a TCP connection
 // from elsewhere is closed unread. IPv4-mapped IPv6 addresses (as a
 // dual-stack socket reports IPv4 peers) are unmapped and IPv6 zones dropped
@@ -56,8 +56,40 @@
 // line is accepted; a truncated octet-counted frame is rejected as
 // "bad_frame". A connection's memory is its read buffer (at most 64 KiB,
 // MaxMessageSize-sized by default) and a frame buffer of MaxMessageSize+1
-// bytes; connections beyond MaxConnections are closed unread and counted as
-// "too_many_connections"; a connection silent for IdleTimeout is closed.
+// bytes.
+//
+// # Holding the connection table
+//
+// A sender must not be able to keep others out by holding connections:
+//
+//   - One address may hold MaxConnectionsPerSource connections (default 8);
+//     more are closed unread ("source_connection_limit").
+//   - When MaxConnections are open (default 64), a new connection from an
+//     allowed address closes the longest-idle one to make room
+//     ("connection_evicted", counted under the evicted one's source). Idle
+//     means no frame completed: a connection that delivers is never the
+//     one evicted while a silent or trickling one is open.
+//   - A connection that completes no frame for IdleTimeout (default 30s)
+//     is closed. Bytes of an unfinished message do not reset it, so one
+//     byte every few seconds does not keep a connection.
+//   - A message must be complete MessageTimeout (default 10s) after its
+//     first byte; otherwise the connection is closed and the partial
+//     message dropped ("message_timeout", also when IdleTimeout ends
+//     inside a message).
+//
+// Closing an idle connection is safe for senders that reconnect, as
+// rsyslog and syslog-ng do. A plain-TCP sender learns of the close only
+// when its next write fails, so the first message after a long silence
+// may be lost on the sender's side (the known weakness of RFC 6587
+// transport); raise IdleTimeout above the sender's quietest interval if
+// that matters more than the lockout.
+//
+// # Hostname bindings
+//
+// Config.Sources may bind networks to hostnames. The receiver does not
+// parse hostnames; whoever parses the messages asks HostAllowed, which
+// refuses a hostname that is bound to other networks, or any other
+// hostname from a network bound to some, counting "host_not_allowed".
 //
 // # PRI and message formats
 //

@@ -57,6 +57,10 @@ func newFramer(max int) *framer {
 	return &framer{max: max, buf: make([]byte, 0, max+1)}
 }
 
+// inFrame reports whether the framer is inside a frame: part of a message
+// (or of one being skipped) has arrived and its end has not.
+func (f *framer) inFrame() bool { return f.state != stStart }
+
 // buffered returns how many bytes the framer holds between feeds.
 func (f *framer) buffered() int { return len(f.buf) }
 

@@ -16,9 +16,22 @@ const (
 	ReasonBadPRI = "bad_pri"
 	// ReasonEmpty: nothing is left once framing and PRI are removed.
 	ReasonEmpty = "empty"
-	// ReasonTooManyConnections: a TCP connection arrived while
-	// MaxConnections were open; it was closed unread.
-	ReasonTooManyConnections = "too_many_connections"
+	// ReasonSourceConnectionLimit: a TCP connection arrived while its
+	// address already had MaxConnectionsPerSource open; it was closed
+	// unread.
+	ReasonSourceConnectionLimit = "source_connection_limit"
+	// ReasonConnectionEvicted: a TCP connection arrived while
+	// MaxConnections were open, and the longest-idle one (counted under
+	// its own source) was closed to make room.
+	ReasonConnectionEvicted = "connection_evicted"
+	// ReasonMessageTimeout: a TCP message was not complete MessageTimeout
+	// after its first byte, or the connection went idle inside one; the
+	// connection was closed and the partial message dropped.
+	ReasonMessageTimeout = "message_timeout"
+	// ReasonHostNotAllowed: a message's hostname is bound to other source
+	// addresses, or its source may report only for other hostnames (see
+	// Config.Sources). Counted by HostAllowed.
+	ReasonHostNotAllowed = "host_not_allowed"
 )
 
 // Reasons returns every rejection reason, so that a metrics collector can
@@ -30,6 +43,9 @@ func Reasons() []string {
 		ReasonBadFrame,
 		ReasonBadPRI,
 		ReasonEmpty,
-		ReasonTooManyConnections,
+		ReasonSourceConnectionLimit,
+		ReasonConnectionEvicted,
+		ReasonMessageTimeout,
+		ReasonHostNotAllowed,
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -48,14 +49,33 @@ type Receiver struct {
 	// handleMu serializes handler calls.
 	handleMu sync.Mutex
 
+	// hosts binds hostnames to source networks; read-only.
+	hosts hostBindings
+
 	mu      sync.Mutex
 	udp     *net.UDPConn
 	tcp     *net.TCPListener
 	udpAddr net.Addr
 	tcpAddr net.Addr
-	conns   map[*net.TCPConn]struct{}
-	closing bool
-	started bool
+	conns   map[*net.TCPConn]*connState
+	// perSource counts the connections in conns by source address.
+	perSource map[netip.Addr]int
+	seq       uint64
+	closing   bool
+	started   bool
+}
+
+// connState is what the connection table knows of one TCP connection.
+type connState struct {
+	conn *net.TCPConn
+	src  netip.Addr
+	seq  uint64 // order of acceptance, to break ties between equally idle ones
+	// lastFrame is when the connection last completed a frame (or was
+	// accepted), in Unix nanoseconds: the measure of idleness by which
+	// the longest-idle connection is evicted.
+	lastFrame atomic.Int64
+	// evicted is set before the table closes the connection to make room.
+	evicted atomic.Bool
 }
 
 // New checks cfg, applies defaults and returns a Receiver that has not
@@ -72,11 +92,13 @@ func New(cfg Config, logger *slog.Logger) (*Receiver, error) {
 		logger.Warn("syslog receiver has no allowed sources: every message will be rejected")
 	}
 	return &Receiver{
-		cfg:     cfg,
-		logger:  logger,
-		stats:   newCounters(),
-		limiter: newLogLimiter(rejectLogInterval, MaxTrackedSources),
-		conns:   make(map[*net.TCPConn]struct{}),
+		cfg:       cfg,
+		logger:    logger,
+		stats:     newCounters(),
+		limiter:   newLogLimiter(rejectLogInterval, MaxTrackedSources),
+		hosts:     newHostBindings(cfg.Sources),
+		conns:     make(map[*net.TCPConn]*connState),
+		perSource: make(map[netip.Addr]int),
 	}, nil
 }
 
@@ -194,13 +216,33 @@ func (r *Receiver) isClosing() bool {
 	return r.closing
 }
 
-// allowed reports whether src, already normalized, is in AllowedSources.
+// allowed reports whether src, already normalized, is in AllowedSources
+// or Sources.
 func (r *Receiver) allowed(src netip.Addr) bool {
 	for _, p := range r.cfg.AllowedSources {
 		if p.Contains(src) {
 			return true
 		}
 	}
+	for _, s := range r.cfg.Sources {
+		if s.Prefix.Contains(src) {
+			return true
+		}
+	}
+	return false
+}
+
+// HostAllowed reports whether a message from src may report for host, by
+// the hostname bindings of Config.Sources; without any it always does. A
+// refusal is counted and logged as ReasonHostNotAllowed. The receiver
+// does not parse hostnames itself: the caller, which parses the message,
+// asks. It is safe for concurrent use and does not allocate for
+// lower-case hostnames.
+func (r *Receiver) HostAllowed(src netip.Addr, host []byte) bool {
+	if r.hosts.allows(src, host) {
+		return true
+	}
+	r.reject(src, ReasonHostNotAllowed, "", "host", string(host))
 	return false
 }
 
@@ -258,16 +300,20 @@ func (r *Receiver) acceptTCP(ctx context.Context, ln *net.TCPListener, wg *sync.
 			r.reject(src, ReasonSourceNotAllowed, "tcp")
 			continue
 		}
-		switch r.track(conn) {
+		st, victim, res := r.track(conn, src, time.Now())
+		if victim != nil {
+			r.reject(victim.src, ReasonConnectionEvicted, "tcp")
+		}
+		switch res {
 		case trackClosing:
 			conn.Close()
 			return
-		case trackFull:
+		case trackSourceFull:
 			conn.Close()
-			r.reject(src, ReasonTooManyConnections, "tcp")
+			r.reject(src, ReasonSourceConnectionLimit, "tcp")
 			continue
 		}
-		wg.Go(func() { r.serveConn(conn, src, handle) })
+		wg.Go(func() { r.serveConn(st, handle) })
 	}
 }
 
@@ -275,42 +321,90 @@ type trackResult uint8
 
 const (
 	tracked trackResult = iota
-	trackFull
+	trackSourceFull
 	trackClosing
 )
 
-// track registers conn so that shutdown can close it, unless the receiver
-// is closing or MaxConnections are open.
-func (r *Receiver) track(conn *net.TCPConn) trackResult {
+// track registers conn from src so that shutdown can close it, unless the
+// receiver is closing or src has MaxConnectionsPerSource open. If the
+// table holds MaxConnections, the longest-idle connection is closed and
+// returned as victim to make room: a silent or trickling connection cannot
+// keep a sender that delivers out, while the per-source cap keeps one
+// address from evicting everybody else.
+func (r *Receiver) track(conn *net.TCPConn, src netip.Addr, now time.Time) (st *connState, victim *connState, res trackResult) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch {
 	case r.closing:
-		return trackClosing
-	case len(r.conns) >= r.cfg.MaxConnections:
-		return trackFull
+		return nil, nil, trackClosing
+	case r.perSource[src] >= r.cfg.MaxConnectionsPerSource:
+		return nil, nil, trackSourceFull
 	}
-	r.conns[conn] = struct{}{}
+	if len(r.conns) >= r.cfg.MaxConnections {
+		victim = longestIdle(r.conns)
+		victim.evicted.Store(true)
+		r.forgetLocked(victim)
+		victim.conn.Close()
+	}
+	r.seq++
+	st = &connState{conn: conn, src: src, seq: r.seq}
+	st.lastFrame.Store(now.UnixNano())
+	r.conns[conn] = st
+	r.perSource[src]++
 	r.stats.connOpened()
-	return tracked
+	return st, victim, tracked
 }
 
-func (r *Receiver) untrack(conn *net.TCPConn) {
+// longestIdle returns the connection that completed a frame longest ago,
+// the earliest accepted among equals. conns must not be empty.
+func longestIdle(conns map[*net.TCPConn]*connState) *connState {
+	var best *connState
+	var bestAt int64
+	for _, c := range conns {
+		at := c.lastFrame.Load()
+		if best == nil || at < bestAt || (at == bestAt && c.seq < best.seq) {
+			best, bestAt = c, at
+		}
+	}
+	return best
+}
+
+// forgetLocked removes st from the table, if it is still there.
+func (r *Receiver) forgetLocked(st *connState) {
+	if _, ok := r.conns[st.conn]; !ok {
+		return
+	}
+	delete(r.conns, st.conn)
+	if r.perSource[st.src]--; r.perSource[st.src] <= 0 {
+		delete(r.perSource, st.src)
+	}
+}
+
+func (r *Receiver) untrack(st *connState) {
 	r.mu.Lock()
-	delete(r.conns, conn)
+	r.forgetLocked(st)
 	r.mu.Unlock()
-	conn.Close()
+	st.conn.Close()
 	r.stats.connClosed()
 }
 
-// serveConn reads one TCP connection until EOF, error, idle timeout or
-// shutdown. Its memory is the read buffer and the framer's, both bounded.
-func (r *Receiver) serveConn(conn *net.TCPConn, src netip.Addr, handle func(Message)) {
-	defer r.untrack(conn)
+// serveConn reads one TCP connection until EOF, error, idle or message
+// timeout, eviction or shutdown. Its memory is the read buffer and the
+// framer's, both bounded.
+//
+// Two deadlines apply: IdleTimeout after the last completed frame (bytes
+// of an unfinished one do not count, so a trickle cannot keep a silent
+// connection alive), and MessageTimeout after the first byte of the frame
+// in progress.
+func (r *Receiver) serveConn(st *connState, handle func(Message)) {
+	defer r.untrack(st)
+	conn, src := st.conn, st.src
 	log := r.logger.With("source", src, "remote", conn.RemoteAddr().String())
 	log.Debug("syslog TCP connection opened")
 	f := newFramer(r.cfg.MaxMessageSize)
+	frames := 0
 	emit := func(fr frame) {
+		frames++
 		if fr.reject != "" {
 			r.reject(src, fr.reject, "tcp")
 			return
@@ -318,15 +412,31 @@ func (r *Receiver) serveConn(conn *net.TCPConn, src netip.Addr, handle func(Mess
 		r.deliver(src, fr.data, "tcp", handle)
 	}
 	buf := make([]byte, min(max(r.cfg.MaxMessageSize, minReadBuffer), maxReadBuffer))
+	lastFrame := time.Unix(0, st.lastFrame.Load())
+	var frameStart time.Time // zero between frames
 	for {
-		if err := conn.SetReadDeadline(time.Now().Add(r.cfg.IdleTimeout)); err != nil {
+		deadline := lastFrame.Add(r.cfg.IdleTimeout)
+		if !frameStart.IsZero() {
+			deadline = minTime(deadline, frameStart.Add(r.cfg.MessageTimeout))
+		}
+		if err := conn.SetReadDeadline(deadline); err != nil {
 			log.Debug("syslog TCP connection closed", "err", err)
 			return
 		}
 		n, err := conn.Read(buf)
+		now := time.Now()
 		if n > 0 {
 			r.stats.addBytes(0, n)
+			frames = 0
 			f.feed(buf[:n], emit)
+			if frames > 0 {
+				lastFrame = now
+				st.lastFrame.Store(now.UnixNano())
+				frameStart = time.Time{}
+			}
+			if f.inFrame() && frameStart.IsZero() {
+				frameStart = now
+			}
 		}
 		if err == nil {
 			continue
@@ -335,8 +445,15 @@ func (r *Receiver) serveConn(conn *net.TCPConn, src netip.Addr, handle func(Mess
 		case errors.Is(err, io.EOF):
 			f.close(emit)
 			log.Debug("syslog TCP connection closed by peer")
+		case st.evicted.Load():
+			log.Debug("syslog TCP connection evicted to make room", "max_connections", r.cfg.MaxConnections)
+		case errors.Is(err, os.ErrDeadlineExceeded) && f.inFrame():
+			// Counted and logged by reject, rate-limited per source.
+			r.reject(src, ReasonMessageTimeout, "tcp")
+			log.Debug("syslog TCP message not finished in time, closing", "message_timeout", r.cfg.MessageTimeout,
+				"idle_timeout", r.cfg.IdleTimeout, "partial_bytes", f.buffered())
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			log.Info("syslog TCP connection idle, closing", "idle_timeout", r.cfg.IdleTimeout)
+			log.Debug("syslog TCP connection idle, closing", "idle_timeout", r.cfg.IdleTimeout)
 		case r.isClosing():
 			log.Debug("syslog TCP connection closed at shutdown")
 		default:
@@ -344,6 +461,13 @@ func (r *Receiver) serveConn(conn *net.TCPConn, src netip.Addr, handle func(Mess
 		}
 		return
 	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // deliver strips the PRI from a framed message and hands it to handle.
@@ -364,15 +488,18 @@ func (r *Receiver) deliver(src netip.Addr, raw []byte, transport string, handle 
 }
 
 // reject counts a rejection and logs it unless src already had a line in
-// the last rejectLogInterval.
-func (r *Receiver) reject(src netip.Addr, reason, transport string) {
+// the last rejectLogInterval. attrs are added to the log line.
+func (r *Receiver) reject(src netip.Addr, reason, transport string, attrs ...any) {
 	r.stats.reject(reason)
 	r.limMu.Lock()
 	ok, key, suppressed := r.limiter.allow(src, reason, time.Now())
 	r.limMu.Unlock()
 	if ok {
-		r.logger.Warn("syslog input rejected", "source", sourceLabel(key), "reason", reason,
-			"transport", transport, "suppressed_since_last", suppressed)
+		args := []any{"source", sourceLabel(key), "reason", reason, "suppressed_since_last", suppressed}
+		if transport != "" {
+			args = append(args, "transport", transport)
+		}
+		r.logger.Warn("syslog input rejected", append(args, attrs...)...)
 	}
 }
 

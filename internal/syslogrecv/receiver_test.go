@@ -405,29 +405,6 @@ func TestAllowedNormalizesSources(t *testing.T) {
 	}
 }
 
-func TestConnectionCap(t *testing.T) {
-	h := start(t, Config{TCPAddress: "127.0.0.1:0", AllowedSources: loopback4, MaxConnections: 2})
-	c1, c2 := h.dialTCP(t), h.dialTCP(t)
-	waitFor(t, "2 open connections", func() bool { return h.r.Stats().OpenConnections == 2 })
-
-	c3 := h.dialTCP(t)
-	expectClosedByServer(t, c3)
-	h.waitRejected(t, ReasonTooManyConnections, 1)
-
-	write(t, c1, "<1>one\n")
-	h.expect(t, "one")
-	write(t, c2, "<1>two\n")
-	h.expect(t, "two")
-
-	c1.Close()
-	waitFor(t, "1 open connection", func() bool { return h.r.Stats().OpenConnections == 1 })
-	write(t, h.dialTCP(t), "<1>four\n")
-	h.expect(t, "four")
-	if s := h.r.Stats(); s.Connections != 3 {
-		t.Errorf("Connections = %d, want 3 served", s.Connections)
-	}
-}
-
 func TestIdleTimeout(t *testing.T) {
 	h := start(t, Config{TCPAddress: "127.0.0.1:0", AllowedSources: loopback4, IdleTimeout: 50 * time.Millisecond})
 	c := h.dialTCP(t)

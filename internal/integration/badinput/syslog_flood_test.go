@@ -119,7 +119,8 @@ func TestSyslogFloodFromSourceNotAllowed(t *testing.T) {
 		`leakwatch_malformed_lines_total{kind="webbridge"}`,
 		`leakwatch_lines_total{source="syslog"}`,
 		`leakwatch_input_errors_total{reason="too_large",source="syslog"}`,
-		`leakwatch_input_errors_total{reason="too_many_connections",source="syslog"}`,
+		`leakwatch_input_errors_total{reason="source_connection_limit",source="syslog"}`,
+		`leakwatch_input_errors_total{reason="connection_evicted",source="syslog"}`,
 	} {
 		if v, _ := harness.Metric(body, series); v != 0 {
 			t.Errorf("%s = %g, want 0", series, v)
