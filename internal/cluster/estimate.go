@@ -39,6 +39,7 @@ func (m *Model) Snapshot(now time.Time) Snapshot {
 			w.Connections = wb.last.Connections
 			w.Disconnections = wb.last.Disconnections
 			w.Headroom = max(0, wb.limit-wb.last.Active)
+			w.Forecast = m.forecast(wb, now)
 		}
 		if !w.Stale && allCBFresh {
 			if s, peaks, ok := m.coveredSample(wb); ok {

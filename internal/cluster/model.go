@@ -55,6 +55,9 @@ type Options struct {
 	MaxDiscovered int
 	// DefaultLimit is the session limit of a Web Bridge with none set.
 	DefaultLimit int64
+	// ForecastMinHistory is the proven history since a restart that a
+	// bridge's forecast needs; default DefaultForecastMinHistory.
+	ForecastMinHistory time.Duration
 	// WebBridges and CallBridges are the inventory. Both may be empty.
 	WebBridges  []Member
 	CallBridges []Member
@@ -77,6 +80,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.DefaultLimit <= 0 {
 		o.DefaultLimit = DefaultSessionLimit
+	}
+	if o.ForecastMinHistory <= 0 {
+		o.ForecastMinHistory = DefaultForecastMinHistory
 	}
 }
 
@@ -119,6 +125,10 @@ type webBridge struct {
 	// restartAt is when the bridge last restarted, as far as known: its
 	// samples up to then say nothing about the leak it has now.
 	restartAt time.Time
+	// hist is the bounded history of sessions and proven leak that the
+	// forecast and the charts read; fc caches the forecast.
+	hist history
+	fc   forecastCache
 }
 
 type cbReport struct {
@@ -252,6 +262,9 @@ func (m *Model) Observe(l *logline.Line) Outcome {
 			m.sort()
 		}
 		wb.observe(l.Time, l.WebBridge)
+		if s, ok := wb.sampleAt(l.Time); ok {
+			m.prove(wb, s)
+		}
 		return Applied
 	}
 	cb := m.cbByHost[host]
@@ -265,16 +278,55 @@ func (m *Model) Observe(l *logline.Line) Outcome {
 		m.cbByHost[host] = cb
 		m.cbs = append(m.cbs, cb)
 		m.sort()
+		if m.warm(l.Time) {
+			// Leaks proven without this Call Bridge's sessions may
+			// overstate: forget them.
+			for _, wb := range m.wbs {
+				wb.hist.forgetLeaks()
+			}
+		}
 	}
 	cb.observe(l.Time, l.CallBridge)
+	// The report's period may complete the proof of recent samples.
+	r := cbReport{at: l.Time}
+	lo, hi := m.period(&r)
+	for _, wb := range m.wbs {
+		for _, s := range wb.sinceRestart() {
+			if !s.at.Before(lo) && !s.at.After(hi) {
+				m.prove(wb, s)
+			}
+		}
+	}
 	return Applied
+}
+
+// prove records the sample's proven leak in the bridge's history, if every
+// Call Bridge's report period covers it and it is past the warm-up (before,
+// a Call Bridge that has not reported yet would be left out of the peaks).
+func (m *Model) prove(wb *webBridge, s wbSample) {
+	if !s.at.After(wb.restartAt) || s.at.Sub(m.firstAt) < m.warmup() {
+		return
+	}
+	if peaks, ok := m.peakCovering(s.at); ok {
+		wb.hist.addLeak(s.at, max(0, s.active-peaks))
+	}
+}
+
+// sampleAt returns the bridge's kept sample taken at t.
+func (wb *webBridge) sampleAt(t time.Time) (wbSample, bool) {
+	for i := len(wb.samples) - 1; i >= 0; i-- {
+		if wb.samples[i].at.Equal(t) {
+			return wb.samples[i], true
+		}
+	}
+	return wbSample{}, false
 }
 
 func (wb *webBridge) observe(at time.Time, s logline.WebBridge) {
 	if wb.seen && at.After(wb.lastAt) && (s.Connections < wb.last.Connections || s.Disconnections < wb.last.Disconnections) {
 		// Cumulative counters went back: the Web Bridge process restarted
 		// since its last sample.
-		wb.restartAt = maxTime(wb.restartAt, wb.lastAt)
+		wb.markRestart(wb.lastAt)
 	}
 	if !wb.seen || !at.Before(wb.lastAt) {
 		wb.seen = true
@@ -283,6 +335,15 @@ func (wb *webBridge) observe(at time.Time, s logline.WebBridge) {
 	}
 	wb.samples = insertSorted(wb.samples, wbSample{at: at, active: s.Active}, wbRingSize,
 		func(x wbSample) time.Time { return x.at })
+	wb.hist.addSessions(at, s.Active)
+}
+
+// markRestart moves the bridge's last restart to at, if later.
+func (wb *webBridge) markRestart(at time.Time) {
+	if at.After(wb.restartAt) {
+		wb.restartAt = at
+		wb.hist.markReset(at)
+	}
 }
 
 func (cb *callBridge) observe(at time.Time, s logline.CallBridge) {
@@ -307,7 +368,7 @@ func (m *Model) MarkRestart(name string, at time.Time) {
 	defer m.mu.Unlock()
 	for _, wb := range m.wbs {
 		if wb.name == name {
-			wb.restartAt = maxTime(wb.restartAt, at)
+			wb.markRestart(at)
 		}
 	}
 }

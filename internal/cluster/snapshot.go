@@ -50,6 +50,8 @@ type WebBridge struct {
 	LeakLowerBound int64
 	// LeakAt is the time of the sample LeakLowerBound was computed from.
 	LeakAt time.Time
+	// Forecast says where the leak is heading, from the bridge's history.
+	Forecast Forecast
 }
 
 // CallBridge is one Call Bridge's latest state.

@@ -72,6 +72,25 @@ func (e emitter) webBridges(wbs []cluster.WebBridge) {
 		if wb.LeakKnown {
 			e.emit(wbLeak, float64(wb.LeakLowerBound), wb.Name)
 		}
+		e.forecast(wb)
+	}
+}
+
+func (e emitter) forecast(wb cluster.WebBridge) {
+	f := wb.Forecast
+	if f.At.IsZero() {
+		return // the model made none (a snapshot built by hand)
+	}
+	e.emit(wbHistoryNeeded, f.NeedMore.Seconds(), wb.Name)
+	if f.RealPeakKnown {
+		e.emit(wbRealPeak, float64(f.RealPeak), wb.Name)
+	}
+	if !f.Known {
+		return
+	}
+	e.emit(wbGrowth, f.Rate/3600, wb.Name)
+	if !f.Full.IsZero() {
+		e.emit(wbFull, unixSeconds(f.Full), wb.Name)
 	}
 }
 

@@ -50,6 +50,23 @@ func TestCollector(t *testing.T) {
 			`,
 		},
 		{
+			name: "forecast known, unknown, and none for stale bridges",
+			metrics: []string{"cms_webbridge_leak_growth_sessions_per_second", "cms_webbridge_forecast_full_timestamp_seconds",
+				"cms_webbridge_real_sessions_peak", "cms_webbridge_forecast_history_needed_seconds"},
+			want: `
+				#> cms_webbridge_forecast_full_timestamp_seconds
+				cms_webbridge_forecast_full_timestamp_seconds{webbridge="wb1"} 1742655600
+				#> cms_webbridge_forecast_history_needed_seconds
+				cms_webbridge_forecast_history_needed_seconds{webbridge="wb1"} 0
+				cms_webbridge_forecast_history_needed_seconds{webbridge="wb2"} 108000
+				#> cms_webbridge_leak_growth_sessions_per_second
+				cms_webbridge_leak_growth_sessions_per_second{webbridge="wb1"} 0.0001388888888888889
+				#> cms_webbridge_real_sessions_peak
+				cms_webbridge_real_sessions_peak{webbridge="wb1"} 60
+				cms_webbridge_real_sessions_peak{webbridge="wb2"} 9
+			`,
+		},
+		{
 			name: "call bridges fresh, without call legs, stale and never seen",
 			metrics: []string{"cms_callbridge_cma_sessions", "cms_callbridge_cma_sessions_peak", "cms_callbridge_call_legs",
 				"cms_callbridge_call_legs_peak", "cms_callbridge_last_report_timestamp_seconds"},

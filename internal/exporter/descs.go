@@ -39,6 +39,18 @@ var (
 	wbLeak = gauge("cms_webbridge_leaked_sessions_lower_bound",
 		"Sessions this Web Bridge has provably leaked (bug CSCvt73723): its sessions minus the sum of every Call Bridge's CMA peak over a report period covering the sample. A proven minimum, never an overestimate. Absent when it cannot be proven (stale or incomplete data).",
 		"webbridge")
+	wbGrowth = gauge("cms_webbridge_leak_growth_sessions_per_second",
+		"Growth rate of the Web Bridge's leak since its last restart, in sessions per second (multiply by 86400 for a day): the Theil-Sen slope through the running maximum of its proven leak, which the daily swing of real load does not move. Absent while the forecast has too little history (see cms_webbridge_forecast_history_needed_seconds) or the bridge is stale.",
+		"webbridge")
+	wbFull = gauge("cms_webbridge_forecast_full_timestamp_seconds",
+		"Unix time in seconds when the forecast leak plus the bridge's usual real peak (cms_webbridge_real_sessions_peak) reaches its session limit. The current time when already there. Absent when the leak does not grow, the forecast is unknown, or the bridge is stale.",
+		"webbridge")
+	wbRealPeak = gauge("cms_webbridge_real_sessions_peak",
+		"Usual peak of real sessions on the Web Bridge: the highest of sessions minus proven leak over the last 7 days, an upper bound of its genuine users. Absent while stale.",
+		"webbridge")
+	wbHistoryNeeded = gauge("cms_webbridge_forecast_history_needed_seconds",
+		"Proven history, in seconds, that the Web Bridge's forecast still needs since its last restart; 0 once the forecast is known. Absent while stale.",
+		"webbridge")
 
 	cbCMA = gauge("cms_callbridge_cma_sessions",
 		"CMA sessions active on the Call Bridge in its last STATS line (the X of \"CMA\": \"X/Y\"): Web Bridge, CMA desktop and CMA iOS clients. Absent while the Call Bridge is stale or has never reported.",
@@ -112,6 +124,7 @@ var (
 // all lists every family the collector may export, for Describe.
 var all = []metric{
 	wbSessions, wbLimit, wbConnections, wbDisconnections, wbLastReport, wbLeak,
+	wbGrowth, wbFull, wbRealPeak, wbHistoryNeeded,
 	cbCMA, cbCMAPeak, cbLegs, cbLegsPeak, cbLastReport,
 	clEstimate, clBound, clValid,
 	lines, statsLines, malformed, inputUp, inputErrors, syslogSenders, dropped, auditErrors, ready, configLoaded,

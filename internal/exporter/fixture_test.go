@@ -33,8 +33,10 @@ func fixture() status.State {
 			Now: now,
 			WebBridges: []cluster.WebBridge{
 				{Name: "wb1", Limit: 149, Seen: true, LastSeen: ago(30 * time.Second), Sessions: 120, Connections: 3477, Disconnections: 3170,
-					Headroom: 29, LeakKnown: true, LeakLowerBound: 40, LeakAt: ago(30 * time.Second)},
-				{Name: "wb2", Limit: 149, Seen: true, LastSeen: ago(2 * time.Minute), Sessions: 10, Connections: 50, Disconnections: 40, Headroom: 139},
+					Headroom: 29, LeakKnown: true, LeakLowerBound: 40, LeakAt: ago(30 * time.Second),
+					Forecast: cluster.Forecast{Known: true, At: ago(0), Rate: 0.5, Leak: 41, RealPeak: 60, RealPeakKnown: true, Full: ago(-96 * time.Hour)}},
+				{Name: "wb2", Limit: 149, Seen: true, LastSeen: ago(2 * time.Minute), Sessions: 10, Connections: 50, Disconnections: 40, Headroom: 139,
+					Forecast: cluster.Forecast{At: ago(0), NeedMore: 30 * time.Hour, RealPeak: 9, RealPeakKnown: true}},
 				{Name: "wb3", Limit: 149, Seen: true, LastSeen: ago(14 * time.Minute), Stale: true, Sessions: 80, Connections: 900, Disconnections: 820,
 					Headroom: 69, LeakLowerBound: 0},
 				{Name: "wb4", Limit: 149, Listed: true, Stale: true, Headroom: 149},
