@@ -113,6 +113,7 @@ func (m *Model) leak(snap *Snapshot, allCBFresh bool) Leak {
 	for _, c := range snap.CallBridges {
 		l.CMAActive += c.Sample.CMA.Current
 		l.CMAPeak += c.Sample.CMA.Peak
+		l.CMALoad += max(c.Sample.CMA.Current, c.Sample.CMA.Peak)
 	}
 	for _, w := range snap.WebBridges {
 		l.Sessions += w.Sessions
@@ -200,9 +201,13 @@ func (m *Model) clusterBound() (int64, bool) {
 	return 0, false
 }
 
-// period returns the part of r's report period that counts as covered.
+// period returns the part of r's report period that counts as covered: it
+// starts at the later of PeakWindow before r and the report before r, so a
+// report that follows the last one early is not credited with a peak over
+// time it may not have covered; the clock-skew margin comes off both ends.
 func (m *Model) period(r *cbReport) (time.Time, time.Time) {
-	return r.at.Add(-m.opts.PeakWindow + m.opts.ClockSkew), r.at.Add(-m.opts.ClockSkew)
+	start := maxTime(r.at.Add(-m.opts.PeakWindow), r.prev)
+	return start.Add(m.opts.ClockSkew), r.at.Add(-m.opts.ClockSkew)
 }
 
 // simultaneousTotal sums the Web Bridges' sessions at one moment inside

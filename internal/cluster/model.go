@@ -132,7 +132,10 @@ type webBridge struct {
 }
 
 type cbReport struct {
-	at   time.Time
+	at time.Time
+	// prev is the time of the Call Bridge's report before this one, zero
+	// when unknown: the peak covers at most the time since then.
+	prev time.Time
 	cma  logline.Pair
 	full logline.CallBridge
 }
@@ -350,6 +353,11 @@ func (cb *callBridge) observe(at time.Time, s logline.CallBridge) {
 	cb.seen = true
 	cb.reports = insertSorted(cb.reports, cbReport{at: at, cma: s.CMA, full: s}, cbRingSize,
 		func(x cbReport) time.Time { return x.at })
+	// Each report's period starts no earlier than the report before it. The
+	// oldest kept report keeps the predecessor it had when inserted.
+	for i := 1; i < len(cb.reports); i++ {
+		cb.reports[i].prev = cb.reports[i-1].at
+	}
 }
 
 // Dropped counts the samples dropped so far at the discovery cap.

@@ -310,3 +310,39 @@ func TestRestartForgetsEarlierSamples(t *testing.T) {
 		})
 	}
 }
+
+// TestIrregularReportsDoNotOverCreditAPeak: a Call Bridge report that comes
+// two minutes after the previous one may have a peak over those two minutes
+// only. A Web Bridge sample from before the previous report must be proven
+// against the previous report's peak, not the later, lower one.
+func TestIrregularReportsDoNotOverCreditAPeak(t *testing.T) {
+	m := mustModel(t, Options{})
+	warmUp(m, "cb1")
+	m.Observe(cbLine("cb1", t0.Add(5*time.Minute), 25, 30))
+	m.Observe(wbLine("wb1", t0.Add(4*time.Minute), 40)) // inside the 10:05 report's period
+	m.Observe(cbLine("cb1", t0.Add(7*time.Minute), 1, 2))
+	s := m.Snapshot(t0.Add(7 * time.Minute))
+	wb1, _ := s.WebBridge("wb1")
+	// The 10:07 report covers 10:05-10:07 only: the sample at 10:04 is
+	// proven against the peak of 30, so the bound is 40-30 = 10, not 38.
+	if !wb1.LeakKnown || wb1.LeakLowerBound != 10 {
+		t.Errorf("wb1 proven leak = %d (known %v), want 10 (40 - the peak 30 of the report covering the sample)", wb1.LeakLowerBound, wb1.LeakKnown)
+	}
+	if s.Leak.BoundKnown && s.Leak.LowerBound > 10 {
+		t.Errorf("cluster bound = %d, want at most 10", s.Leak.LowerBound)
+	}
+}
+
+// TestLoadCountsTheLatestPeak: the load guard's number is, per Call Bridge,
+// the larger of the current CMA count and the latest report's peak.
+func TestLoadCountsTheLatestPeak(t *testing.T) {
+	m := mustModel(t, Options{})
+	warmUp(m, "cb1", "cb2")
+	m.Observe(wbLine("wb1", t0.Add(4*time.Minute), 40))
+	m.Observe(cbLine("cb1", t0.Add(5*time.Minute), 2, 9))
+	m.Observe(cbLine("cb2", t0.Add(5*time.Minute), 3, 1)) // current above peak: odd, but counted
+	s := m.Snapshot(t0.Add(5 * time.Minute))
+	if got := s.Leak.Load(); got != 12 {
+		t.Errorf("load = %d, want 12 (max(2,9) + max(3,1))", got)
+	}
+}

@@ -79,6 +79,10 @@ type Leak struct {
 	// CMAActive and CMAPeak are the sums over Call Bridges of the CMA current and peak.
 	CMAActive int64
 	CMAPeak   int64
+	// CMALoad is the sum over Call Bridges of the larger of CMA current and
+	// the peak of the latest report: the users a restart may cut, counted
+	// over the whole report period instead of at one moment minutes ago.
+	CMALoad int64
 	// Estimate is max(0, Sessions - CMAActive) on the latest samples.
 	Estimate int64
 	// LowerBound is the timing-robust bound: max(0, the Web Bridges' sessions
@@ -90,6 +94,11 @@ type Leak struct {
 	// report period of every Call Bridge; LowerBound is then zero.
 	BoundKnown bool
 }
+
+// Load returns the CMA sessions the load guard counts: CMALoad, and never
+// less than the sums of current or peak (snapshots built by hand may set
+// only those).
+func (l Leak) Load() int64 { return max(l.CMALoad, l.CMAActive, l.CMAPeak) }
 
 // WebBridge returns the named Web Bridge and whether it exists.
 func (s *Snapshot) WebBridge(name string) (WebBridge, bool) {

@@ -26,10 +26,13 @@ type Inputs struct {
 	Threshold  int64     `json:"threshold"`
 	// AboveSince is when the proven leak was first seen at or above
 	// threshold in the current unbroken streak.
-	AboveSince        time.Time `json:"above_since,omitzero"`
-	Sessions          int64     `json:"sessions"`
-	Limit             int64     `json:"limit"`
-	CMAActive         int64     `json:"cma_active"`
+	AboveSince time.Time `json:"above_since,omitzero"`
+	Sessions   int64     `json:"sessions"`
+	Limit      int64     `json:"limit"`
+	CMAActive  int64     `json:"cma_active"`
+	// CMALoad is what the load guard compares with MaxActiveSessions:
+	// per Call Bridge the larger of CMA current and its latest peak.
+	CMALoad           int64     `json:"cma_load"`
 	MaxActiveSessions int64     `json:"max_active_sessions"`
 	InWindow          bool      `json:"in_window"`
 	Window            string    `json:"window,omitempty"`
@@ -168,7 +171,7 @@ func (e *Engine) decide(snap cluster.Snapshot, wb cluster.WebBridge, led ledger.
 		LeakKnown: wb.LeakKnown, LeakBound: wb.LeakLowerBound, LeakAt: wb.LeakAt,
 		Threshold: cfg.Threshold, AboveSince: e.above[wb.Name],
 		Sessions: wb.Sessions, Limit: wb.Limit,
-		CMAActive: snap.Leak.CMAActive, MaxActiveSessions: cfg.MaxActiveSessions,
+		CMAActive: snap.Leak.CMAActive, CMALoad: snap.Leak.Load(), MaxActiveSessions: cfg.MaxActiveSessions,
 		RestartsLast24h: led.RestartsSince(now.Add(-24 * time.Hour)),
 	}
 	last, hasLast := led.LastRestart(wb.Name)
@@ -263,8 +266,9 @@ func (e *Engine) decide(snap cluster.Snapshot, wb cluster.WebBridge, led ledger.
 			return block(ReasonOutsideWindow, "outside window (next: %s)", stamp(d.NextWindow, loc))
 		}
 	}
-	if snap.Leak.CMAActive > cfg.MaxActiveSessions && !lift.Load {
-		return block(ReasonTooManyActiveSessions, "%d CMA sessions active (max_active_sessions %d)", snap.Leak.CMAActive, cfg.MaxActiveSessions)
+	if in.CMALoad > cfg.MaxActiveSessions && !lift.Load {
+		return block(ReasonTooManyActiveSessions, "%d CMA sessions active or at the latest report's peak (max_active_sessions %d)",
+			in.CMALoad, cfg.MaxActiveSessions)
 	}
 	d.WouldRestart = true
 	if cfg.Mode == ModeEnforce {

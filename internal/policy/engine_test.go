@@ -374,3 +374,20 @@ func TestOnlyRestartableBridgesAreChosen(t *testing.T) {
 		t.Error("an operator's restart of a discovered bridge was allowed")
 	}
 }
+
+// TestLoadGuardCountsTheLatestPeak: CMA current may be minutes old and low
+// while the report's peak shows users on; the guard uses the larger.
+func TestLoadGuardCountsTheLatestPeak(t *testing.T) {
+	e := NewEngine(testConfig(t)) // max_active_sessions 5
+	led := ledger.NewMemory()
+	snap := testSnapshot(testNow)
+	snap.Leak.CMAActive, snap.Leak.CMAPeak, snap.Leak.CMALoad = 2, 9, 9
+	e.Evaluate(snap, led, testNow.Add(-time.Hour))
+	d := e.Evaluate(snap, led, testNow)[0]
+	if d.Restart || d.Reason != ReasonTooManyActiveSessions || d.Inputs.CMALoad != 9 {
+		t.Errorf("restart=%v reason=%s load=%d (%s), want too_many_active_sessions on 9", d.Restart, d.Reason, d.Inputs.CMALoad, d.Detail)
+	}
+	if fd, _ := e.EvaluateForced(snap, led, "wb1", testNow); !fd.Restart {
+		t.Errorf("forced restart refused: %s (%s); --force lifts the load guard", fd.Reason, fd.Detail)
+	}
+}
