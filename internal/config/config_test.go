@@ -50,7 +50,7 @@ func TestBadConfigs(t *testing.T) {
 		{"unknown-key.yml", []string{"unknown-key.yml:3: policy.treshold: unknown key", "threshold"}},
 		{"unknown-nested-key.yml", []string{":6: inventory.webbridges[0].mmp.adress: unknown key"}},
 		{"bad-mode.yml", []string{":2: policy.mode:", `"act" is not allowed (allowed: observe, enforce)`}},
-		{"bad-duration.yml", []string{":2: model.stale_after", "11 minutes"}},
+		{"bad-duration.yml", []string{`:2: model.stale_after: "11 minutes" is not a duration`}},
 		{"bad-window.yml", []string{":4: policy.windows[1]", "Caturday"}},
 		{"bad-timezone.yml", []string{":2: policy.timezone", "IANA"}},
 		{"duplicate-host.yml", []string{"inventory.webbridges[1].hosts[0]", `"cms1" is already listed under web bridge wb1`}},
@@ -58,7 +58,10 @@ func TestBadConfigs(t *testing.T) {
 		{"syslog-without-allowlist.yml", []string{"inputs.syslog.allowed_sources: is empty"}},
 		{"bad-source.yml", []string{"inputs.syslog.allowed_sources[0]", "10.0.0.0/33"}},
 		{"bad-threshold.yml", []string{":2: policy.threshold: must be at least 1, got 0"}},
-		{"wrong-type.yml", []string{":2: model.max_discovered"}},
+		{"wrong-type.yml", []string{`:2: model.max_discovered: "lots" is not a whole number`}},
+		{"wrong-type-in-list.yml", []string{`:7: inventory.webbridges[1].session_limit: "many" is not a whole number`}},
+		{"wrong-type-bool.yml", []string{`:2: policy.emergency_at_limit: "sometimes" is not true or false`}},
+		{"list-for-scalar.yml", []string{`:2: log.level: a list is not a single value`}},
 		{"forbidden-command.yml", []string{"inventory.webbridges[0].mmp.command", "another service"}},
 		{"not-a-mapping.yml", []string{"must be a mapping"}},
 		{"bad-fingerprint.yml", []string{"inventory.webbridges[0].mmp.host_key_fingerprint", "SHA256"}},
@@ -212,5 +215,46 @@ func TestUnsetFlagDoesNotOverrideFile(t *testing.T) {
 	}
 	if c.Policy.Mode != "enforce" {
 		t.Errorf("mode = %q: the unset --mode flag's default overrode the file's enforce", c.Policy.Mode)
+	}
+}
+
+// TestEnvironmentTypes: every LEAKWATCH_* variable is text; the decoder
+// converts it to its key's type, lists split at commas, and a bad one is
+// refused naming the key.
+func TestEnvironmentTypes(t *testing.T) {
+	t.Setenv("LEAKWATCH_POLICY_EMERGENCY_AT_LIMIT", "true")
+	t.Setenv("LEAKWATCH_POLICY_WINDOWS", "Sat 02:00-04:00, Sun 02:00-04:00")
+	t.Setenv("LEAKWATCH_MODEL_CLOCK_SKEW", "0s")
+	c, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Policy.EmergencyAtLimit || len(c.Policy.Windows) != 2 || c.Policy.Windows[1] != "Sun 02:00-04:00" || c.Model.ClockSkew != 0 {
+		t.Errorf("environment not decoded: emergency %v windows %q skew %s", c.Policy.EmergencyAtLimit, c.Policy.Windows, c.Model.ClockSkew)
+	}
+	t.Setenv("LEAKWATCH_POLICY_MAX_PER_DAY", "two")
+	_, err = Load("", nil)
+	if err == nil || err.Error() != `policy.max_per_day: "two" is not a whole number` {
+		t.Errorf("bad variable: %v", err)
+	}
+}
+
+// TestDecodeErrorsAreOurs: the loader's messages are its own. mapstructure's
+// wording ("expected type", "cannot parse") must never reach an operator.
+func TestDecodeErrorsAreOurs(t *testing.T) {
+	entries, err := os.ReadDir("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		_, err := Load(filepath.Join("testdata", e.Name()), nil)
+		if err == nil {
+			continue
+		}
+		for _, foreign := range []string{"expected type", "cannot parse", "mapstructure", "decoding failed"} {
+			if strings.Contains(err.Error(), foreign) {
+				t.Errorf("%s: %q carries another library's wording %q", e.Name(), err, foreign)
+			}
+		}
 	}
 }

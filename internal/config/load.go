@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
@@ -90,6 +89,8 @@ func Load(file string, flags *pflag.FlagSet) (*Config, error) {
 		}
 	}
 
+	// The file is parsed once, into a node tree: it gives the line of every
+	// key, and the values viper layers under the environment and flags.
 	var root *yaml.Node
 	if file != "" {
 		data, err := os.ReadFile(file)
@@ -110,23 +111,23 @@ func Load(file string, flags *pflag.FlagSet) (*Config, error) {
 			if len(errs) > 0 {
 				return nil, errs
 			}
-		}
-		v.SetConfigType("yaml")
-		if err := v.ReadConfig(strings.NewReader(string(data))); err != nil {
-			return nil, fmt.Errorf("%s: %w", file, err)
+			var values map[string]any
+			if err := root.Decode(&values); err != nil {
+				return nil, fmt.Errorf("%s: %w", file, err)
+			}
+			if err := v.MergeConfigMap(values); err != nil {
+				return nil, fmt.Errorf("%s: %w", file, err)
+			}
 		}
 	}
 
 	var c Config
-	err := v.UnmarshalExact(&c, viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
-		mapstructure.StringToTimeDurationHookFunc(),
-		mapstructure.StringToSliceHookFunc(","),
-	)))
-	if err != nil {
-		return nil, decodeError(err, file, root)
+	var errs Errors
+	decodeConfig(v, reflect.ValueOf(&c).Elem(), "", &errs)
+	if len(errs) == 0 {
+		errs = c.validate()
 	}
-	c.File = file
-	if errs := c.validate(); len(errs) > 0 {
+	if len(errs) > 0 {
 		for _, e := range errs {
 			e.File = file
 			if root != nil {
@@ -135,43 +136,9 @@ func Load(file string, flags *pflag.FlagSet) (*Config, error) {
 		}
 		return nil, errs
 	}
+	c.File = file
 	c.resolve()
 	return &c, nil
-}
-
-// decodeError turns a decoding failure (a value of the wrong type) into an
-// error naming the key.
-func decodeError(err error, file string, root *yaml.Node) error {
-	var errs Errors
-	for _, line := range strings.Split(err.Error(), "\n") {
-		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "* "))
-		if !strings.HasPrefix(line, "'") {
-			continue
-		}
-		end := strings.Index(line[1:], "'")
-		if end < 0 {
-			continue
-		}
-		key := line[1 : end+1]
-		fe := &FieldError{File: file, Key: key, Msg: strings.TrimSpace(line[end+2:])}
-		if root != nil {
-			fe.Line = lineOf(root, key)
-		}
-		if strings.Contains(fe.Msg, "time: ") {
-			fe.Msg = "not a duration (write e.g. 30s, 5m or 12h)"
-			if root != nil {
-				fe.Msg = fmt.Sprintf("%q is %s", valueAt(root, key), fe.Msg)
-			}
-		}
-		errs = append(errs, fe)
-	}
-	if len(errs) == 0 {
-		if file != "" {
-			return fmt.Errorf("%s: %w", file, err)
-		}
-		return err
-	}
-	return errs
 }
 
 // unknownKeys reports every key in the YAML mapping n that t (a struct with
@@ -222,27 +189,6 @@ func sortedKeys(m map[string]reflect.Type) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// valueAt returns the scalar at key in the YAML tree, or "".
-func valueAt(root *yaml.Node, key string) string {
-	n := root
-	for _, part := range strings.Split(key, ".") {
-		if n.Kind != yaml.MappingNode {
-			return ""
-		}
-		var next *yaml.Node
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if strings.EqualFold(n.Content[i].Value, part) {
-				next = n.Content[i+1]
-			}
-		}
-		if next == nil {
-			return ""
-		}
-		n = next
-	}
-	return n.Value
 }
 
 // lineOf finds the line of key (e.g. "inventory.webbridges[1].mmp.address")
