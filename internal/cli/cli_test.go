@@ -154,10 +154,19 @@ func TestReplayGoesOnAfterADamagedFile(t *testing.T) {
 	}
 }
 
-// TestDemoStopsCleanlyAfterDuration: --duration ends the demo with exit 0.
+// TestDemoStopsCleanlyAfterDuration: --duration ends the demo with exit 0,
+// and it says which clock its page and its log lines show.
 func TestDemoStopsCleanlyAfterDuration(t *testing.T) {
-	code, out, errOut := run(t, "demo", "--duration", "3s", "--speed", "600", "--web.listen-address", "127.0.0.1:0", "--log.level", "warn")
+	code, out, errOut := run(t, "demo", "--duration", "3s", "--speed", "600", "--web.listen-address", "127.0.0.1:0", "--log.level", "info")
 	if code != 0 || !strings.Contains(out, "demo stopped") {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "simulated time") || !strings.Contains(out, "sim_time=") {
+		t.Errorf("the demo does not say which clock is which:\n%s", out)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(errOut), "\n") {
+		if !strings.Contains(l, " sim_time=") {
+			t.Errorf("log line without the simulated time: %s", l)
+		}
 	}
 }

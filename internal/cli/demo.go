@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"sync"
 	"time"
@@ -27,12 +28,17 @@ func demoCmd(ctx context.Context, env *Env, args []string) error {
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return &usageError{fmt.Sprintf("--log.level %q: %v", *logLevel, err)}
 	}
-	logger := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: &level}))
-	d, err := demo.New(demo.Options{Speed: *speed, ListenAddress: *listen, Logger: logger})
+	if !(*speed > 0) || math.IsInf(*speed, 1) {
+		return &usageError{fmt.Sprintf("--speed %v: give a positive number of simulated seconds per real second (1 is real time)", *speed)}
+	}
+	d, err := demo.New(demo.Options{Speed: *speed, ListenAddress: *listen})
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	// time= is the wall clock; sim_time= is the simulated clock, which the
+	// page, the metrics and the audit log show.
+	logger := slog.New(d.LogHandler(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: &level})))
 	if *duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, *duration)
@@ -49,6 +55,8 @@ func demoCmd(ctx context.Context, env *Env, args []string) error {
 	})
 	fmt.Fprintf(env.Stdout, "leakwatch demo: 3 Web Bridges (cms2 leaks), 2 Call Bridges, fake MMPs on loopback, enforce mode, %gx speed\n", *speed)
 	fmt.Fprintf(env.Stdout, "log file: %s\n", d.LogFile)
+	fmt.Fprintf(env.Stdout, "clocks: the page, metrics and audit show simulated time (starting %s); log lines on stderr show wall time (time=) and simulated time (sim_time=)\n",
+		d.Now().Format("15:04 MST"))
 	fmt.Fprintf(env.Stdout, "open %s  (metrics: %smetrics); watch cms2's leak grow, its restart over SSH, and its recovery within about two minutes. Ctrl-C stops.\n", d.URL(), d.URL())
 	err = daemon.Run(ctx, daemon.Options{
 		Config:       d.Config,

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -47,10 +48,10 @@ type Demo struct {
 	LogFile  string
 	sim      *sim.Sim
 	mmps     []*mmptest.Server
-	start    time.Time // wall time of the simulated start
 	simStart time.Time
 	cleanup  []func()
 	mu       sync.Mutex
+	start    time.Time // wall time of the simulated start, set by Simulate
 	restarts []string
 }
 
@@ -65,9 +66,14 @@ const demoPassword = "demo-only-password"
 
 // New prepares a demo: the fake MMPs listen, the known_hosts file holds
 // their keys, and the HTTP listener is open (so its URL can be printed).
-func New(opts Options) (d *Demo, err error) {
-	if opts.Speed <= 0 {
+// On error nothing is left behind: no listener, no fake MMP, and no
+// temporary folder (which holds the fake MMP password).
+func New(opts Options) (*Demo, error) {
+	switch {
+	case opts.Speed == 0:
 		opts.Speed = 60
+	case !(opts.Speed > 0) || math.IsInf(opts.Speed, 1):
+		return nil, fmt.Errorf("speed %v: must be a positive number of simulated seconds per second", opts.Speed)
 	}
 	if opts.ListenAddress == "" {
 		opts.ListenAddress = "127.0.0.1:9723"
@@ -78,16 +84,39 @@ func New(opts Options) (d *Demo, err error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	d = &Demo{opts: opts}
-	defer func() {
-		if err != nil {
-			d.Close()
-		}
-	}()
+	d := &Demo{opts: opts}
+	// The port first: it is the likeliest thing to fail (a second demo,
+	// or any program on it), and then nothing else was made.
+	var err error
+	if d.Listener, err = net.Listen("tcp", opts.ListenAddress); err != nil {
+		return nil, &ListenError{Address: opts.ListenAddress, Err: err}
+	}
+	if err := d.prepare(); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// ListenError is a demo that could not open its status page's address.
+type ListenError struct {
+	Address string
+	Err     error
+}
+
+func (e *ListenError) Error() string {
+	return fmt.Sprintf("cannot listen on %s for the status page: %v (is another demo or program using that port? pick another address with --web.listen-address, e.g. 127.0.0.1:0 for any free port)", e.Address, e.Err)
+}
+
+func (e *ListenError) Unwrap() error { return e.Err }
+
+// prepare makes the folder, the simulator, the fake MMPs and the config.
+func (d *Demo) prepare() (err error) {
+	opts := d.opts
 	dir := opts.Dir
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "leakwatch-demo-"); err != nil {
-			return nil, err
+			return err
 		}
 		d.cleanup = append(d.cleanup, func() { os.RemoveAll(dir) })
 	}
@@ -108,12 +137,12 @@ func New(opts Options) (d *Demo, err error) {
 		NoisePerStats: 20,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("simulator: %w", err)
+		return fmt.Errorf("simulator: %w", err)
 	}
 
 	pwFile := filepath.Join(dir, "mmp-password")
 	if err := os.WriteFile(pwFile, []byte(demoPassword+"\n"), 0o600); err != nil {
-		return nil, err
+		return err
 	}
 	known := filepath.Join(dir, "known_hosts")
 	var khLines []byte
@@ -130,7 +159,7 @@ func New(opts Options) (d *Demo, err error) {
 			},
 		})
 		if err != nil {
-			return nil, fmt.Errorf("fake MMP %s: %w", name, err)
+			return fmt.Errorf("fake MMP %s: %w", name, err)
 		}
 		d.mmps = append(d.mmps, srv)
 		khLines = append(khLines, srv.KnownHostsLine()...)
@@ -144,11 +173,11 @@ func New(opts Options) (d *Demo, err error) {
 		cfg.Inventory.CallBridges = append(cfg.Inventory.CallBridges, config.CallBridge{Name: cb, Hosts: []string{cb}})
 	}
 	if err := os.WriteFile(known, khLines, 0o600); err != nil {
-		return nil, err
+		return err
 	}
 	d.LogFile = filepath.Join(dir, "cms.log")
 	if err := os.WriteFile(d.LogFile, nil, 0o644); err != nil {
-		return nil, err
+		return err
 	}
 
 	cfg.Timezone = "UTC"
@@ -173,11 +202,7 @@ func New(opts Options) (d *Demo, err error) {
 		cfg.Inventory.WebBridges[i].SessionLimit = 149
 	}
 	d.Config = cfg
-
-	if d.Listener, err = net.Listen("tcp", opts.ListenAddress); err != nil {
-		return nil, fmt.Errorf("listening on %s: %w (use --web.listen-address)", opts.ListenAddress, err)
-	}
-	return d, nil
+	return nil
 }
 
 // URL is the status page's address.
@@ -185,12 +210,20 @@ func (d *Demo) URL() string { return "http://" + d.Listener.Addr().String() + "/
 
 // Now is the simulated clock: the daemon runs on it, so its staleness,
 // sustain and cooldown follow the accelerated logs.
+// It stands still at the simulated start until Simulate begins. The daemon
+// reads it from its own goroutines while Simulate runs.
 func (d *Demo) Now() time.Time {
-	if d.start.IsZero() {
+	d.mu.Lock()
+	start := d.start
+	d.mu.Unlock()
+	if start.IsZero() {
 		return d.simStart
 	}
-	return d.simStart.Add(time.Duration(float64(time.Since(d.start)) * d.opts.Speed))
+	return d.simStart.Add(time.Duration(float64(time.Since(start)) * d.opts.Speed))
 }
+
+// Speed is simulated seconds per wall second.
+func (d *Demo) Speed() float64 { return d.opts.Speed }
 
 // Restarts returns the bridges the fake MMPs were told to restart.
 func (d *Demo) Restarts() []string {
@@ -209,7 +242,9 @@ func (d *Demo) Simulate(ctx context.Context) error {
 	}
 	defer f.Close()
 	w := bufio.NewWriterSize(f, 256<<10)
+	d.mu.Lock()
 	d.start = time.Now()
+	d.mu.Unlock()
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -229,8 +264,12 @@ func (d *Demo) Simulate(ctx context.Context) error {
 	}
 }
 
-// Close stops the fake MMPs and removes the temporary folder.
+// Close stops the fake MMPs and removes the temporary folder. It is safe
+// on a nil or half-made Demo.
 func (d *Demo) Close() error {
+	if d == nil {
+		return nil
+	}
 	var errs []error
 	for _, s := range d.mmps {
 		errs = append(errs, s.Close())
@@ -241,5 +280,32 @@ func (d *Demo) Close() error {
 	for _, c := range d.cleanup {
 		c()
 	}
+	d.mmps, d.Listener, d.cleanup = nil, nil, nil
 	return errors.Join(errs...)
+}
+
+// LogHandler wraps h so that each record also carries sim_time, the
+// simulated clock that the status page, the metrics and the audit log
+// show; the record's own time stays the wall clock.
+func (d *Demo) LogHandler(h slog.Handler) slog.Handler { return simTimeHandler{h, d.Now} }
+
+type simTimeHandler struct {
+	h   slog.Handler
+	now func() time.Time
+}
+
+func (s simTimeHandler) Enabled(ctx context.Context, l slog.Level) bool { return s.h.Enabled(ctx, l) }
+
+func (s simTimeHandler) Handle(ctx context.Context, r slog.Record) error {
+	r = r.Clone()
+	r.AddAttrs(slog.Time("sim_time", s.now().Truncate(time.Second)))
+	return s.h.Handle(ctx, r)
+}
+
+func (s simTimeHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return simTimeHandler{s.h.WithAttrs(as), s.now}
+}
+
+func (s simTimeHandler) WithGroup(name string) slog.Handler {
+	return simTimeHandler{s.h.WithGroup(name), s.now}
 }
