@@ -5,11 +5,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/leakwatch/leakwatch/internal/mmp"
 )
 
 func TestExampleConfigIsTheDefaults(t *testing.T) {
@@ -62,7 +65,8 @@ func TestBadConfigs(t *testing.T) {
 		{"wrong-type-in-list.yml", []string{`:7: inventory.webbridges[1].session_limit: "many" is not a whole number`}},
 		{"wrong-type-bool.yml", []string{`:2: policy.emergency_at_limit: "sometimes" is not true or false`}},
 		{"list-for-scalar.yml", []string{`:2: log.level: a list is not a single value`}},
-		{"forbidden-command.yml", []string{"inventory.webbridges[0].mmp.command", "another service"}},
+		{"forbidden-command.yml", []string{":6: inventory.webbridges[0].mmp.command", `"callbridge restart" is not a command leakwatch may send (allowed, exactly: webbridge restart)`}},
+		{"reboot-command.yml", []string{":6: inventory.webbridges[0].mmp.command", `"reboot" is not a command leakwatch may send`}},
 		{"not-a-mapping.yml", []string{"must be a mapping"}},
 		{"bad-fingerprint.yml", []string{"inventory.webbridges[0].mmp.host_key_fingerprint", "SHA256"}},
 		{"bad-syslog-source.yml", []string{
@@ -255,6 +259,41 @@ func TestDecodeErrorsAreOurs(t *testing.T) {
 			if strings.Contains(err.Error(), foreign) {
 				t.Errorf("%s: %q carries another library's wording %q", e.Name(), err, foreign)
 			}
+		}
+	}
+}
+
+// TestRestartCommandAllowlist: only the exact commands in mmp.RestartCommands
+// pass; the old denylist let reboot and chained commands through.
+func TestRestartCommandAllowlist(t *testing.T) {
+	for _, cmd := range []string{
+		"reboot", "shutdown", "webbridge restart; reboot", "webbridge restart && reboot",
+		"webbridge restart\nreboot", "webbridge3 restart", "callbridge restart", "webbridge  restart",
+		" webbridge restart", "webbridge restart ", "Webbridge Restart", "webbridge", "webbridge disable",
+	} {
+		path := filepath.Join(t.TempDir(), "c.yml")
+		yaml := "inventory:\n  webbridges:\n    - name: wb1\n      mmp:\n        address: cms1:22\n        command: " + strconv.Quote(cmd) + "\n"
+		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Load(path, nil)
+		if err == nil || !strings.Contains(err.Error(), "inventory.webbridges[0].mmp.command") {
+			t.Errorf("command %q: Load = %v, want an error naming the key", cmd, err)
+		}
+	}
+	for _, cmd := range append([]string{""}, mmp.RestartCommands...) {
+		path := filepath.Join(t.TempDir(), "c.yml")
+		yaml := "inventory:\n  webbridges:\n    - name: wb1\n      mmp:\n        address: cms1:22\n        command: " + strconv.Quote(cmd) + "\n"
+		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(path, nil)
+		if err != nil {
+			t.Errorf("command %q refused: %v", cmd, err)
+			continue
+		}
+		if got := c.Inventory.WebBridges[0].MMP.Command; got != "webbridge restart" {
+			t.Errorf("command %q loaded as %q", cmd, got)
 		}
 	}
 }

@@ -5,9 +5,11 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/leakwatch/leakwatch/internal/mmp"
 	"github.com/leakwatch/leakwatch/internal/policy"
 )
 
@@ -179,8 +181,9 @@ func (cfg *Config) validateInventory(c *checker) {
 		if fp := wb.MMP.HostKeyFingerprint; fp != "" && !strings.HasPrefix(fp, "SHA256:") {
 			c.fail(key+".mmp.host_key_fingerprint", "%q must be a SHA256 fingerprint as ssh-keygen -lf prints it (SHA256:...)", fp)
 		}
-		if strings.Contains(wb.MMP.Command, "callbridge") || strings.Contains(wb.MMP.Command, "webbridge3") {
-			c.fail(key+".mmp.command", "%q restarts another service; leakwatch only sends web bridge restarts", wb.MMP.Command)
+		if cmd := wb.MMP.Command; cmd != "" && !slices.Contains(mmp.RestartCommands, cmd) {
+			c.fail(key+".mmp.command", "%q is not a command leakwatch may send (allowed, exactly: %s); it only ever restarts Web Bridge 2",
+				cmd, strings.Join(mmp.RestartCommands, ", "))
 		}
 		if cfg.Policy.Mode == "enforce" && wb.MMP.Address == "" {
 			c.fail(key+".mmp.address", "is needed in enforce mode (e.g. cms1.example.com:22)")
@@ -263,7 +266,7 @@ func (cfg *Config) resolve() {
 			wb.MMP.User = cfg.SSH.User
 		}
 		if wb.MMP.Command == "" {
-			wb.MMP.Command = "webbridge restart"
+			wb.MMP.Command = mmp.DefaultCommand
 		}
 		if wb.MMP.Address != "" {
 			if _, _, err := net.SplitHostPort(wb.MMP.Address); err != nil {

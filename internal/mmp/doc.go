@@ -66,7 +66,6 @@
 // that ends without one reports ExitStatus -1 and is not an error by
 // itself.
 //
-// As a last guard, Run refuses commands on the callbridge and webbridge3
-// services, which leakwatch must never touch, and commands containing
-// control characters.
+// As a last guard, Run sends only the exact commands in RestartCommands
+// (today `webbridge restart`), whatever its caller asks.
 package mmp

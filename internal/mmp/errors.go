@@ -38,7 +38,7 @@ var (
 	// killed by a signal.
 	ErrExitStatus = errors.New("command exited non-zero")
 	// ErrForbiddenCommand means the target's command is one this product
-	// must never send (callbridge or webbridge3 commands).
+	// must never send (anything but RestartCommands).
 	ErrForbiddenCommand = errors.New("forbidden command")
 )
 

@@ -5,24 +5,22 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
 )
 
-// checkCommand refuses commands this product must never send, and
-// control characters that could smuggle a second command.
+// RestartCommands are the only commands Run sends, each an exact string:
+// an allowlist, because no list of dangerous commands (reboot, callbridge
+// restart, "webbridge restart; reboot", ...) is ever complete. The config
+// loader refuses any other mmp.command; this is the last guard.
+var RestartCommands = []string{DefaultCommand}
+
+// checkCommand refuses every command but the allowed ones.
 func checkCommand(cmd string) error {
-	if strings.ContainsFunc(cmd, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return fmt.Errorf("%w: command %q contains control characters", ErrForbiddenCommand, cmd)
-	}
-	fields := strings.Fields(cmd)
-	if len(fields) == 0 {
-		return fmt.Errorf("%w: empty command", ErrForbiddenCommand)
-	}
-	switch strings.ToLower(fields[0]) {
-	case "callbridge", "webbridge3":
-		return fmt.Errorf("%w: %q acts on a service leakwatch must not touch", ErrForbiddenCommand, cmd)
+	if !slices.Contains(RestartCommands, cmd) {
+		return fmt.Errorf("%w: %q is not an allowed command (allowed, exactly: %s)", ErrForbiddenCommand, cmd, strings.Join(RestartCommands, ", "))
 	}
 	return nil
 }
