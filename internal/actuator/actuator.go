@@ -297,18 +297,10 @@ func (a *Actuator) recordDecision(d policy.Decision, now time.Time) {
 	if seen && prev.Reason == d.Reason && prev.Restart == d.Restart && prev.WouldRestart == d.WouldRestart && prev.Emergency == d.Emergency {
 		return
 	}
+	v := policy.VerdictOf(d)
+	a.log.Info("decision", "bridge", d.WebBridge, "verdict", string(v), "reason", string(d.Reason), "detail", d.Detail)
 	a.write(audit.Entry{Time: now, Event: audit.EventDecision, Bridge: d.WebBridge, Mode: string(a.eng.Config().Mode),
-		Decision: verdict(d), Reason: string(d.Reason), Detail: d.Detail, Emergency: d.Emergency, Inputs: &d.Inputs})
-}
-
-func verdict(d policy.Decision) string {
-	switch {
-	case d.Restart:
-		return "restart"
-	case d.WouldRestart:
-		return "would_restart"
-	}
-	return "hold"
+		Decision: string(v), Reason: string(d.Reason), Detail: d.Detail, Emergency: d.Emergency, Inputs: &d.Inputs})
 }
 
 // ResetBreaker clears bridge's breaker (an operator's decision) and audits

@@ -60,7 +60,8 @@ type Entry struct {
 	Event  Event     `json:"event"`
 	Bridge string    `json:"bridge,omitempty"`
 	Mode   string    `json:"mode,omitempty"`
-	// Decision is "restart", "would_restart" or "hold" for decision events.
+	// Decision is the verdict of decision events: "restart",
+	// "would_restart", "hold" or "blocked" (policy.Verdict).
 	Decision  string         `json:"decision,omitempty"`
 	Reason    string         `json:"reason,omitempty"`
 	Detail    string         `json:"detail,omitempty"`

@@ -117,6 +117,8 @@ type CallBridge struct {
 // Policy configures automatic restarts.
 type Policy struct {
 	Mode              string        `mapstructure:"mode"`
+	Plan              string        `mapstructure:"plan"`
+	ForecastMargin    time.Duration `mapstructure:"forecast_margin"`
 	Threshold         int64         `mapstructure:"threshold"`
 	Sustain           time.Duration `mapstructure:"sustain"`
 	Windows           []string      `mapstructure:"windows"`
@@ -181,6 +183,8 @@ var defaults = map[string]any{
 	"inventory.webbridges":                     []any{},
 	"inventory.callbridges":                    []any{},
 	"policy.mode":                              "observe",
+	"policy.plan":                              "threshold",
+	"policy.forecast_margin":                   "24h",
 	"policy.threshold":                         20,
 	"policy.sustain":                           "1h",
 	"policy.windows":                           []string{},

@@ -53,6 +53,7 @@ func TestBadConfigs(t *testing.T) {
 		{"unknown-key.yml", []string{"unknown-key.yml:3: policy.treshold: unknown key", "threshold"}},
 		{"unknown-nested-key.yml", []string{":6: inventory.webbridges[0].mmp.adress: unknown key"}},
 		{"bad-mode.yml", []string{":2: policy.mode:", `"act" is not allowed (allowed: observe, enforce)`}},
+		{"bad-plan.yml", []string{":2: policy.plan:", `"predict" is not allowed (allowed: threshold, forecast)`, ":3: policy.forecast_margin: must not be negative"}},
 		{"bad-duration.yml", []string{`:2: model.stale_after: "11 minutes" is not a duration`}},
 		{"bad-window.yml", []string{":4: policy.windows[1]", "Caturday"}},
 		{"bad-timezone.yml", []string{":2: policy.timezone", "IANA"}},

@@ -62,6 +62,8 @@ func (cfg *Config) ModelOptions() cluster.Options {
 func (cfg *Config) PolicyConfig() policy.Config {
 	p := policy.DefaultConfig()
 	p.Mode = policy.Mode(cfg.Policy.Mode)
+	p.Plan = policy.Plan(cfg.Policy.Plan)
+	p.ForecastMargin = cfg.Policy.ForecastMargin
 	p.Threshold = cfg.Policy.Threshold
 	p.Sustain = cfg.Policy.Sustain
 	p.Windows = nil

@@ -115,6 +115,10 @@ func (cfg *Config) validate() Errors {
 
 	p := cfg.Policy
 	c.oneOf("policy.mode", p.Mode, "observe", "enforce")
+	c.oneOf("policy.plan", p.Plan, "threshold", "forecast")
+	if p.ForecastMargin < 0 {
+		c.fail("policy.forecast_margin", "must not be negative, got %s", p.ForecastMargin)
+	}
 	c.atLeast("policy.threshold", p.Threshold, 1)
 	if p.Sustain < 0 {
 		c.fail("policy.sustain", "must not be negative, got %s", p.Sustain)

@@ -31,6 +31,11 @@ func ParseMode(s string) (Mode, error) {
 type Config struct {
 	// Mode (mode) is observe or enforce.
 	Mode Mode
+	// Plan (plan) is the rule that says a bridge needs a restart.
+	Plan Plan
+	// ForecastMargin (forecast_margin) is the forecast plan's safety margin
+	// past the end of the next window.
+	ForecastMargin time.Duration
 	// Threshold (threshold) is the smallest proven leak, in sessions, that
 	// justifies a restart.
 	Threshold int64
@@ -68,6 +73,8 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Mode:              ModeObserve,
+		Plan:              PlanThreshold,
+		ForecastMargin:    24 * time.Hour,
 		Threshold:         20,
 		Sustain:           time.Hour,
 		Location:          time.UTC,
@@ -86,6 +93,12 @@ func (c Config) Validate() error {
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if _, err := ParseMode(string(c.Mode)); err != nil {
 		errs = append(errs, err)
+	}
+	if _, err := ParsePlan(string(c.Plan)); err != nil {
+		errs = append(errs, err)
+	}
+	if c.ForecastMargin < 0 {
+		bad("forecast_margin: must not be negative, got %s", c.ForecastMargin)
 	}
 	if c.Threshold < 1 {
 		bad("threshold: must be at least 1 session, got %d", c.Threshold)

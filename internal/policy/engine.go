@@ -232,12 +232,9 @@ func (e *Engine) decide(snap cluster.Snapshot, wb cluster.WebBridge, led ledger.
 	if hasLast && !wb.LeakAt.After(last.End()) {
 		return block(ReasonLeakUnknown, "no proven sample since the restart at %s", stamp(last.End(), loc))
 	}
-	if wb.LeakLowerBound < cfg.Threshold {
-		return block(ReasonLeakBelowThreshold, "proven leak %d below threshold %d", wb.LeakLowerBound, cfg.Threshold)
-	}
-	since := e.above[wb.Name]
-	if since.IsZero() || now.Sub(since) < cfg.Sustain {
-		return block(ReasonNotSustained, "proven leak %d ≥ %d since %s; sustain %s not reached", wb.LeakLowerBound, cfg.Threshold, stamp(since, loc), cfg.Sustain)
+	rule := e.need(wb, now) // the plan in force: threshold or forecast
+	if !rule.ok {
+		return block(rule.reason, "%s", rule.why)
 	}
 	flapFrom := now.Add(-cfg.FlapPeriod)
 	if reset := led.Breaker(wb.Name).ResetAt; reset.After(flapFrom) {
@@ -273,9 +270,9 @@ func (e *Engine) decide(snap cluster.Snapshot, wb cluster.WebBridge, led ledger.
 	d.WouldRestart = true
 	if cfg.Mode == ModeEnforce {
 		d.Restart = true
-		return block(ReasonNone, "restart: proven leak %d ≥ %d since %s%s", wb.LeakLowerBound, cfg.Threshold, stamp(since, loc), emergencyWords(d.Emergency))
+		return block(ReasonNone, "%s%s", rule.why, emergencyWords(d.Emergency))
 	}
-	return block(ReasonObserveMode, "would restart (observe mode): proven leak %d ≥ %d since %s%s", wb.LeakLowerBound, cfg.Threshold, stamp(since, loc), emergencyWords(d.Emergency))
+	return block(ReasonObserveMode, "%s%s (observe mode)", rule.why, emergencyWords(d.Emergency))
 }
 
 func emergencyWords(emergency bool) string {

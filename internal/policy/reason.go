@@ -6,16 +6,19 @@ type Reason string
 
 // The reasons, in the order the guards are checked.
 const (
-	ReasonNone                  Reason = "none"
-	ReasonNotRestartable        Reason = "not_restartable"
-	ReasonBreakerTripped        Reason = "breaker_tripped"
-	ReasonRecovering            Reason = "recovering"
-	ReasonRestartInProgress     Reason = "restart_in_progress"
-	ReasonDataInvalid           Reason = "data_invalid"
-	ReasonStale                 Reason = "stale"
-	ReasonLeakUnknown           Reason = "leak_unknown"
-	ReasonLeakBelowThreshold    Reason = "leak_below_threshold"
-	ReasonNotSustained          Reason = "not_sustained"
+	ReasonNone               Reason = "none"
+	ReasonNotRestartable     Reason = "not_restartable"
+	ReasonBreakerTripped     Reason = "breaker_tripped"
+	ReasonRecovering         Reason = "recovering"
+	ReasonRestartInProgress  Reason = "restart_in_progress"
+	ReasonDataInvalid        Reason = "data_invalid"
+	ReasonStale              Reason = "stale"
+	ReasonLeakUnknown        Reason = "leak_unknown"
+	ReasonLeakBelowThreshold Reason = "leak_below_threshold"
+	ReasonNotSustained       Reason = "not_sustained"
+	// ReasonForecastNotDue: the forecast plan holds a bridge that would
+	// last past the next window after this one.
+	ReasonForecastNotDue        Reason = "forecast_not_due"
 	ReasonCooldown              Reason = "cooldown"
 	ReasonDailyBudgetSpent      Reason = "daily_budget_spent"
 	ReasonOutsideWindow         Reason = "outside_window"
@@ -28,7 +31,7 @@ const (
 var Reasons = []Reason{
 	ReasonNone, ReasonNotRestartable, ReasonBreakerTripped, ReasonRecovering, ReasonRestartInProgress,
 	ReasonDataInvalid, ReasonStale, ReasonLeakUnknown, ReasonLeakBelowThreshold,
-	ReasonNotSustained, ReasonCooldown, ReasonDailyBudgetSpent, ReasonOutsideWindow,
+	ReasonNotSustained, ReasonForecastNotDue, ReasonCooldown, ReasonDailyBudgetSpent, ReasonOutsideWindow,
 	ReasonTooManyActiveSessions, ReasonQueued, ReasonObserveMode,
 }
 
