@@ -120,20 +120,52 @@ func New(opts Options, now time.Time) (*Actuator, error) {
 		a.clock = time.Now
 	}
 	a.eng.SetConfig(a.effective(opts.Config))
-	r, found, err := a.led.AbandonInFlight(now)
-	if err != nil {
-		return nil, fmt.Errorf("closing interrupted restart: %w", err)
-	}
-	if found {
-		if err := a.led.Save(); err != nil {
-			return nil, err
-		}
-		a.count(r.Bridge, r.Result)
-		a.log.Warn("restart was in flight when leakwatch stopped; result unknown, watching for recovery", "bridge", r.Bridge, "started", r.Started)
-		a.write(audit.Entry{Time: now, Event: audit.EventRestartInterrupted, Bridge: r.Bridge, Forced: r.Forced,
-			Result: string(r.Result), Detail: r.Error})
+	if err := a.abandonInFlight(now); err != nil {
+		return nil, err
 	}
 	return a, nil
+}
+
+// abandonInFlight finishes a restart the ledger shows in flight as
+// interrupted at now: the process (or the leader) that began it stopped
+// before it finished. It counts for cooldown and budget, and the bridge
+// must show recovery within recover_timeout or its breaker trips.
+func (a *Actuator) abandonInFlight(now time.Time) error {
+	r, found, err := a.led.AbandonInFlight(now)
+	if err != nil {
+		return fmt.Errorf("closing interrupted restart: %w", err)
+	}
+	if !found {
+		return nil
+	}
+	if err := a.led.Save(); err != nil {
+		return err
+	}
+	a.count(r.Bridge, r.Result)
+	a.log.Warn("restart was in flight when leakwatch stopped; result unknown, watching for recovery", "bridge", r.Bridge, "started", r.Started)
+	a.write(audit.Entry{Time: now, Event: audit.EventRestartInterrupted, Bridge: r.Bridge, Forced: r.Forced,
+		Result: string(r.Result), Detail: r.Error})
+	return nil
+}
+
+// Adopt replaces the ledger: a new HA leader's, read from etcd at the start
+// of its term, or a standby's read-only view of the leader's. With abandon,
+// a restart it shows in flight is finished as interrupted at now, as New
+// does (the leader that began it is gone); its save must succeed, or the
+// old ledger stays and the error is returned. A restart running meanwhile
+// finishes in the ledger it began in.
+func (a *Actuator) Adopt(led ledger.Ledger, now time.Time, abandon bool) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	old := a.led
+	a.led = led
+	if abandon {
+		if err := a.abandonInFlight(now); err != nil {
+			a.led = old
+			return err
+		}
+	}
+	return nil
 }
 
 // effective returns the engine configuration: what-if always decides as enforce.

@@ -597,3 +597,57 @@ func TestRestartNotSentSpendsNoBudget(t *testing.T) {
 		t.Error("a restart never sent counts as wb1's last restart (its samples would stop proving)")
 	}
 }
+
+// failingStore is a ledger store that refuses every write, as the HA store
+// does for a deposed leader.
+type failingStore struct{ err error }
+
+func (f failingStore) Save(ledger.Record) error { return f.err }
+
+// A new HA leader adopts the ledger its predecessor left with a restart in
+// flight: it counts as interrupted and is never repeated in the cooldown.
+func TestAdoptFinishesInFlightAsInterrupted(t *testing.T) {
+	rg := newRig(t, baseConfig(t))
+	rec := ledger.EmptyRecord()
+	rec.InFlight = &ledger.Restart{Bridge: "wb1", Started: t0, LeakBound: 40}
+	deposed := errors.New("deposed")
+	refusing, err := ledger.NewWithStore(rec, failingStore{deposed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rg.a.Adopt(refusing, t0.Add(time.Minute), true); !errors.Is(err, deposed) {
+		t.Fatalf("Adopt through a refusing store = %v, want its error", err)
+	}
+	if len(rg.aud.events(audit.EventRestartInterrupted)) != 0 {
+		t.Error("an interrupted restart that could not be saved was audited")
+	}
+	taken, err := ledger.NewWithStore(rec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rg.now = t0.Add(time.Minute)
+	if err := rg.a.Adopt(taken, rg.now, true); err != nil {
+		t.Fatal(err)
+	}
+	if len(rg.aud.events(audit.EventRestartInterrupted)) != 1 {
+		t.Error("interrupted restart not audited")
+	}
+	st := rg.a.Status()
+	if st.InFlight != nil || len(st.Bridges) == 0 || st.Bridges[0].Restarts[ledger.ResultInterrupted] != 1 {
+		t.Errorf("status after adopting: %+v", st)
+	}
+	rg.now = rg.now.Add(5 * time.Minute)
+	rg.steps(1, healthy("wb1"))           // the restart did run
+	ds := rg.steps(12*20, leaking("wb1")) // then 20 hours of a proven leak
+	if rg.r.n() != 0 || ds[0].Reason != policy.ReasonCooldown {
+		t.Errorf("%d restarts, reason %s; the interrupted restart must hold the cooldown", rg.r.n(), ds[0].Reason)
+	}
+	// Without abandon (a standby's view) the in-flight record stays.
+	view, _ := ledger.NewWithStore(rec, nil)
+	if err := rg.a.Adopt(view, rg.now, false); err != nil {
+		t.Fatal(err)
+	}
+	if rg.a.Status().InFlight == nil {
+		t.Error("a standby's view lost the leader's in-flight restart")
+	}
+}

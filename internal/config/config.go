@@ -21,6 +21,10 @@ type Config struct {
 	Policy    Policy    `mapstructure:"policy"`
 	SSH       SSH       `mapstructure:"ssh"`
 	Audit     Audit     `mapstructure:"audit"`
+	// CMSCluster names the CMS cluster watched; it becomes the cms_cluster
+	// label of every exported series when set.
+	CMSCluster string `mapstructure:"cms_cluster"`
+	HA         HA     `mapstructure:"ha"`
 
 	// File is the file the config was read from ("" for defaults only).
 	File string `mapstructure:"-"`
@@ -207,4 +211,18 @@ var defaults = map[string]any{
 	"ssh.command_timeout":                      "60s",
 	"ssh.min_interval":                         "2s",
 	"audit.file":                               "",
+	"cms_cluster":                              "",
+	"ha.name":                                  "",
+	"ha.key_prefix":                            "",
+	"ha.lease_ttl":                             "15s",
+	"ha.etcd.endpoints":                        []string{},
+	"ha.etcd.dial_timeout":                     "5s",
+	"ha.etcd.username":                         "",
+	"ha.etcd.password_env":                     "",
+	"ha.etcd.password_file":                    "",
+	"ha.etcd.tls.ca_file":                      "",
+	"ha.etcd.tls.cert_file":                    "",
+	"ha.etcd.tls.key_file":                     "",
+	"ha.etcd.tls.server_name":                  "",
+	"ha.etcd.tls.insecure_skip_verify":         false,
 }

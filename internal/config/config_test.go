@@ -79,6 +79,12 @@ func TestBadConfigs(t *testing.T) {
 			":6: inputs.syslog.max_connections_per_source: must not exceed inputs.syslog.max_connections (4), got 5",
 			":7: inputs.syslog.idle_timeout: must be a positive duration",
 			":8: inputs.syslog.message_timeout: must be a positive duration"}},
+		{"ha-bad-lease.yml", []string{":2: ha.lease_ttl: must be whole seconds, at least 2s"}},
+		{"ha-bad-endpoint.yml", []string{":5: ha.etcd.endpoints[1]", `"etcd2:2379" must be an etcd client URL`}},
+		{"ha-http-with-tls.yml", []string{"ha.etcd.endpoints[0]", "plain http but ha.etcd.tls is set"}},
+		{"ha-user-without-password.yml", []string{"ha.etcd.password_env", "ha.etcd.username is set"}},
+		{"ha-bad-prefix.yml", []string{":2: ha.key_prefix", "must start with /"}},
+		{"bad-cms-cluster.yml", []string{":1: cms_cluster", "label value"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -92,6 +98,25 @@ func TestBadConfigs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestHADefaults(t *testing.T) {
+	c := Default()
+	if c.HA.Enabled() {
+		t.Error("HA enabled by default")
+	}
+	host, _ := os.Hostname()
+	if c.HA.Name != host || c.HA.KeyPrefix != "/leakwatch/default" || c.HA.LeaseTTL != 15*time.Second {
+		t.Errorf("HA defaults: %+v", c.HA)
+	}
+	t.Setenv("LEAKWATCH_CMS_CLUSTER", "site b")
+	c, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CMSCluster != "site b" || c.HA.KeyPrefix != "/leakwatch/site%20b" {
+		t.Errorf("cms_cluster %q gives prefix %q", c.CMSCluster, c.HA.KeyPrefix)
 	}
 }
 

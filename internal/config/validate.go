@@ -155,6 +155,7 @@ func (cfg *Config) validate() Errors {
 	if h.MinInterval < 0 {
 		c.fail("ssh.min_interval", "must not be negative, got %s", h.MinInterval)
 	}
+	cfg.validateHA(&c)
 	return c.errs
 }
 
@@ -255,6 +256,7 @@ func ParseSource(s string) (netip.Prefix, error) {
 
 // resolve fills in values derived from others.
 func (cfg *Config) resolve() {
+	cfg.resolveHA()
 	if cfg.SSH.KnownHosts == "" {
 		cfg.SSH.KnownHosts = filepath.Join(cfg.StateDir, "known_hosts")
 	}
