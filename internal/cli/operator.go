@@ -20,7 +20,7 @@ import (
 func operatorFlags(env *Env, name string) *pflag.FlagSet {
 	fs := flagSet(env, name, "WEBBRIDGE")
 	fs.String("config", "", "config file (default: built-in defaults)")
-	fs.String("state-dir", "/var/lib/leakwatch", "leakwatch's state directory")
+	fs.String("state-dir", config.DefaultStateDir(), "leakwatch's state directory")
 	return fs
 }
 

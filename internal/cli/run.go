@@ -18,7 +18,7 @@ func runCmd(ctx context.Context, env *Env, args []string) error {
 	fs.String("web.config.file", "", "exporter-toolkit web config file for TLS and basic auth")
 	fs.String("log.level", "info", "lowest level logged: debug, info, warn, error")
 	fs.String("log.format", "text", "log format: text or json")
-	fs.String("state-dir", "/var/lib/leakwatch", "where offsets, restart history, audit log and known_hosts live")
+	fs.String("state-dir", config.DefaultStateDir(), "where offsets, restart history, audit log and known_hosts live")
 	fs.String("mode", "observe", "observe (decide and record, never act) or enforce (restart)")
 	if err := parseFlags(fs, args); err != nil {
 		return err

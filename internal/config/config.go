@@ -162,7 +162,7 @@ var defaults = map[string]any{
 	"log.level":                                "info",
 	"log.format":                               "text",
 	"timezone":                                 "Local",
-	"state_dir":                                "/var/lib/leakwatch",
+	"state_dir":                                defaultStateDir,
 	"web.listen_address":                       ":9723",
 	"web.config_file":                          "",
 	"inputs.files.paths":                       []string{},
