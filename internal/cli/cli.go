@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/leakwatch/leakwatch/internal/config"
+	"github.com/leakwatch/leakwatch/internal/service"
 )
 
 // Env is what a command may touch of the outside world.
@@ -24,6 +25,11 @@ type Env struct {
 	// Getenv reads the environment (secrets are named by variable, never
 	// stored in the config).
 	Getenv func(string) string
+	// Services is the system's service control manager (nil: the real
+	// one, which exists on Windows only).
+	Services service.System
+	// Executable returns the path of this program (nil: os.Executable).
+	Executable func() (string, error)
 }
 
 type command struct {
@@ -40,6 +46,7 @@ func commands() []command {
 		{"restart", "restart one Web Bridge now, through the same guards (--force lifts window and load)", restartCmd},
 		{"reset", "clear a Web Bridge's tripped breaker", resetCmd},
 		{"demo", "run the whole loop against a simulated cluster and print the URL to open", demoCmd},
+		{"service", "install, uninstall, start or stop leakwatch as a Windows service", serviceCmd},
 		{"version", "print the version", versionCmd},
 	}
 }
@@ -54,6 +61,12 @@ func (e *usageError) Error() string { return e.msg }
 func Main(ctx context.Context, args []string, env *Env) int {
 	if env.Getenv == nil {
 		env.Getenv = os.Getenv
+	}
+	if env.Services == nil {
+		env.Services = service.Native()
+	}
+	if env.Executable == nil {
+		env.Executable = os.Executable
 	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(env.Stderr)

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net"
 
+	"github.com/spf13/pflag"
+
 	"github.com/leakwatch/leakwatch/internal/actuator"
 	"github.com/leakwatch/leakwatch/internal/config"
 	"github.com/leakwatch/leakwatch/internal/daemon"
@@ -26,13 +28,25 @@ func runCmd(ctx context.Context, env *Env, args []string) error {
 	if fs.NArg() > 0 {
 		return &usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
+	if is, err := env.Services.IsService(); err != nil {
+		return fmt.Errorf("asking Windows whether this is a service: %w", err)
+	} else if is {
+		return env.Services.Run(func(ctx context.Context, name string, ready func()) error {
+			return runService(ctx, env, fs, name, ready)
+		})
+	}
 	cfg, err := loadConfig(fs)
 	if err != nil {
 		return err
 	}
 	level := new(slog.LevelVar)
 	_ = level.UnmarshalText([]byte(cfg.Log.Level))
-	logger := newLeveledLogger(cfg, env, level)
+	return runDaemon(ctx, env, fs, cfg, newLeveledLogger(cfg, env, level), level, nil)
+}
+
+// runDaemon runs the daemon until ctx ends; ready, if not nil, is called
+// once it serves.
+func runDaemon(ctx context.Context, env *Env, fs *pflag.FlagSet, cfg *config.Config, logger *slog.Logger, level *slog.LevelVar, ready func()) error {
 	return daemon.Run(ctx, daemon.Options{
 		Config:       cfg,
 		Reload:       func() (*config.Config, error) { return loadConfig(fs) },
@@ -41,6 +55,9 @@ func runCmd(ctx context.Context, env *Env, args []string) error {
 		NewRestarter: func(c *config.Config) (actuator.Restarter, error) { return newRestarter(c, env, logger) },
 		OnReady: func(addr net.Addr) {
 			logger.Info("status page and metrics", "url", "http://"+addr.String()+"/")
+			if ready != nil {
+				ready()
+			}
 		},
 	})
 }

@@ -87,3 +87,15 @@ type System interface {
 // StopTimeout is how long a stop may take: an SSH restart in flight is
 // given time to finish, as systemd's TimeoutStopSec=90s does.
 const StopTimeout = 90 * time.Second
+
+// Unsupported is the System of a platform without a service control
+// manager: every call but IsService returns ErrUnsupported.
+type Unsupported struct{}
+
+func (Unsupported) Install(Spec) error                    { return ErrUnsupported }
+func (Unsupported) Uninstall(string) error                { return ErrUnsupported }
+func (Unsupported) Start(string, time.Duration) error     { return ErrUnsupported }
+func (Unsupported) Stop(string, time.Duration) error      { return ErrUnsupported }
+func (Unsupported) IsService() (bool, error)              { return false, nil }
+func (Unsupported) Run(ServiceFunc) error                 { return ErrUnsupported }
+func (Unsupported) OpenEventLog(string) (EventLog, error) { return nil, ErrUnsupported }
