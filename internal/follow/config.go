@@ -28,10 +28,10 @@ const stateFileName = "offsets.json"
 type Config struct {
 	// Patterns are shell glob patterns (filepath.Match syntax) of the files
 	// to follow, such as /var/log/cms/*.log. Relative patterns are made
-	// absolute against the working directory at New. A pattern should match
-	// the live files only: a rotated copy (x.log.1 made by copytruncate, or
-	// a compressed x.log.1.gz) matched by a pattern is a new file and is
-	// read from its start.
+	// absolute against the working directory at New. A pattern may match
+	// rotated files too (x.log*): a copy made by copytruncate continues
+	// from its original's offset, and a compressed rotation is read only
+	// for the lines it holds that were not read (see the package comment).
 	Patterns []string
 	// StateDir is where offsets are saved, in the file offsets.json.
 	// Empty means offsets are not persisted and every start is a first start.

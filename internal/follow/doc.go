@@ -27,7 +27,8 @@
 //
 // # What is guaranteed
 //
-// A file is identified by its device and inode. Lines are delivered in file
+// A file is identified by its device and inode (on Windows, volume serial
+// number and file index). Lines are delivered in file
 // order, each exactly once, from a single goroutine, within these limits:
 //
 //   - Rename rotation (mv x.log x.log.1, then a new x.log). When the file
@@ -44,11 +45,26 @@
 //     grown back past that offset between two reads: the follower remembers
 //     the 64 bytes before its offset and checks, after every read and before
 //     using the bytes read, that the file still holds them there. Detection
-//     restarts the file at offset 0. Limit: lines written after the last read
-//     and before the truncation are only in the copy, and are lost (this is
-//     inherent to copytruncate; prefer rename rotation). A truncation whose
-//     new content has exactly the same 64 bytes at that place is missed.
-//     The writer must append (O_APPEND), as logging daemons do.
+//     restarts the file at offset 0. If a pattern also matches the copy
+//     (x.log*), the copy is known by its head (below) and continues from
+//     the original's offset, so the lines the original had not given when
+//     it was truncated are read from the copy, none twice. Limits: lines
+//     written between the copy and the truncation are in neither file and
+//     are lost (inherent to copytruncate; prefer rename rotation); without a
+//     pattern matching the copy, so are the lines written after the last
+//     read. A truncation whose new content has exactly the same 64 bytes at
+//     that place is missed. The writer must append (O_APPEND), as logging
+//     daemons do.
+//   - Compressed files. A file is compressed when it starts with the magic
+//     bytes of gzip, bzip2, zstd, xz or lz4, whatever its name. A gzip or
+//     bzip2 file whose decompressed head is that of content already read
+//     (a rotation compressed by logrotate) is decompressed and read from
+//     where that content was read to; that is nothing when it was read
+//     whole. Any other compressed file matching the patterns is skipped,
+//     logged once and counted (compressed_skipped); zstd, xz and lz4 always
+//     are, since the standard library cannot decompress them. A compressed
+//     file still being written is read to its last complete line and again
+//     when it grows.
 //   - Delete and recreate. The deleted file stays readable through the open
 //     descriptor and is finished like a renamed one; the new file is read
 //     from its start. Same limit as renaming for a file deleted before it was
@@ -71,25 +87,63 @@
 //     TruncatedBytes per file). Memory per file is one buffer of
 //     max(MaxLineBytes, 64 KiB), whatever the line length.
 //
+// # Heads: a copy or a new file
+//
+// A file's head is its first 256 bytes (all of it if shorter). A file new
+// to the follower, at a matching path, is placed by its head: if it is
+// that of content already read (an open file, a saved offset, or former
+// content: a file truncated, closed after its rotation or gone while
+// stopped, the last 64 kept), the file is a copy of it and continues from
+// the furthest offset that content was read to; while its original is
+// still open and not truncated, the copy is not read at all, and takes over
+// from the original's offset when that is truncated or closed. Otherwise it
+// is read from 0. Heads match when both files start with the same 256
+// bytes, or, shorter, are equal and hold a whole line. A new file that is a
+// strict prefix of a known head (a copy that has only begun) waits until it
+// can be told. A copy that grows larger than its original is no copy: it is
+// read from the line where the two differ.
+//
 // # Offsets and restarts
 //
 // With a StateDir, the offset of every open file is written to
-// StateDir/offsets.json with its identity and a fingerprint (the bytes just
-// before the offset), at most every SaveInterval when it changed, and when
-// Run returns. The file is replaced atomically (temporary file, fsync,
-// rename, fsync of the directory). A saved offset covers only lines already
-// returned from the handler, so a crash repeats at most the lines delivered
-// after the last save and never loses one. At restart a file is resumed by
-// identity. If the identity saved for a path is no longer at a matching path,
-// the follower looks for it in that path's directory (x.log.1): a file
-// rotated while the daemon was down is finished from its saved offset before
-// the new file is read. A file whose fingerprint no longer matches was
-// truncated while down and is read from 0. A rotated file that was also
-// compressed or deleted while down is gone, and with it its unread end.
-// Without an offsets file (first start, or no StateDir), files present at
-// start begin at StartAt; files that appear later always begin at 0.
+// StateDir/offsets.json with its identity, its head and a fingerprint (the
+// 64 bytes just before the offset), at most every SaveInterval when it
+// changed, and when Run returns. Former content and the compressed files
+// dealt with are saved too. The file is replaced atomically (temporary
+// file, fsync, rename, fsync of the directory). A saved offset covers only
+// lines already returned from the handler, so a crash repeats at most the
+// lines delivered after the last save and never loses one.
 //
-// Patterns should match the live files only: a copy such as x.log.1 made by
-// copytruncate, or a compressed x.log.1.gz, is a new file to the follower and
-// is read from its start.
+// At restart each saved file is looked for by identity (device and inode
+// on Unix, volume serial number and file index on Windows) at the matching
+// paths, then in its folder under any name (x.log.1). What is found decides:
+//
+//	identity       size and fingerprint          head                     action
+//	found          size >= offset, same bytes    -                        resume at the offset (finish it first if it left the patterns)
+//	found          smaller, or other bytes       that of content read     a copy given the inode number: from that content's offset
+//	found          smaller, or other bytes       unknown                  the same file, truncated: from 0, whatever its name
+//	not found      -                             -                        gone: a compressed file in its folder with its head is read from the offset
+//	(a new file)   -                             that of content read     a copy: from that content's offset
+//	(a new file)   -                             unknown                  from 0 (StartAt on a first start)
+//
+// The inode-reuse rule (second row) is what keeps a copy that the
+// filesystem gave a freed inode number from being read again. Without an
+// offsets file (first start, or no StateDir), files present at start begin
+// at StartAt; files that appear later always begin at 0.
+//
+// # What is still impossible
+//
+//   - A file created and rotated away (or deleted) between two looks, and
+//     lines written to a file after the last read and before it was
+//     deleted or compressed to a format other than gzip or bzip2: no copy
+//     of them is left to read.
+//   - Lines written between copytruncate's copy and its truncation: they
+//     are in no file.
+//   - Telling a stranger that got a saved file's inode number, with a head
+//     matching no content read, from the same file truncated: both are
+//     read from 0 (Unix does not say whether an inode number was reused).
+//   - Two different files that start with the same 256 bytes are taken
+//     for copies: the second is read only from where they differ.
+//   - On Windows, files on ReFS have 128-bit IDs of which only 64 bits are
+//     used.
 package follow

@@ -42,6 +42,22 @@ type tailedFile struct {
 	fp         [fpLen]byte
 	fpN        int // fp[:fpN] are the bytes just before off
 
+	// head is the start of the file's current content, up to headLen
+	// bytes: what tells a copy of it (copytruncate, compress) from a new file.
+	head []byte
+	// pending: a new file whose first offset waits on its head (decide):
+	// 0 for a new file, or where the file it is a copy of was read to.
+	pending bool
+	// adopted: off was taken from the file this one copies. Until data is
+	// read there, a file shorter than off is still being copied, not
+	// truncated.
+	adopted bool
+	// copyOf is the live file this one is a copy of (copytruncate's copy
+	// while the original is not truncated yet): it is not read, since
+	// everything it holds is read from copyOf. copies is the other side.
+	copyOf *tailedFile
+	copies []*tailedFile
+
 	draining   bool      // left its path; read until quiet for RotateWait
 	lastGrowth time.Time // when a read last returned data
 	initial    bool      // present at start and not yet read to its end
@@ -95,12 +111,16 @@ func (t *tailedFile) readChunk(deliver func([]byte)) (n int, eof, truncated bool
 		return 0, false, true, nil
 	}
 	if n > 0 {
+		t.adopted = false
 		data := t.buf[t.end : t.end+n]
 		t.remember(data)
 		t.end += n
 		t.off += int64(n)
 		t.bytes += uint64(n)
 		t.split(deliver)
+		if len(t.head) < headLen {
+			t.head = readHead(t.f)
+		}
 	}
 	return n, eof, false, nil
 }
@@ -120,7 +140,8 @@ func (t *tailedFile) unchangedBefore(off int64) (bool, error) {
 	m, err := t.f.ReadAt(b[:k], off-k)
 	if int64(m) < k {
 		if err == nil || errors.Is(err, io.EOF) {
-			return false, nil
+			// An adopted offset beyond the end: the copy is not complete yet.
+			return t.adopted, nil
 		}
 		return false, fmt.Errorf("checking %s at offset %d: %w", t.path, off-k, err)
 	}
@@ -219,7 +240,16 @@ func (t *tailedFile) restart() {
 	t.fpN = 0
 	t.discarding = false
 	t.skipping = false
+	t.adopted = false
+	t.head = nil
 	t.truncations++
+}
+
+// readHead returns the first headLen bytes of f, or fewer if it is shorter.
+func readHead(f io.ReaderAt) []byte {
+	b := make([]byte, headLen)
+	n, _ := f.ReadAt(b, 0)
+	return b[:n]
 }
 
 // seekEnd makes the next read start at the end of the file. A last line that

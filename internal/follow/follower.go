@@ -49,6 +49,8 @@ type Follower struct {
 	at             map[string]*tailedFile   // the followed file at each matching path
 	backlog        map[*tailedFile]struct{} // files left with unread data
 	resume         map[fileID]stateEntry    // saved offsets not yet applied
+	former         []former                 // content read that no file holds any more
+	packed         map[fileID]*packed       // compressed files matching the patterns
 	failing        map[string]string        // path (or "watch:"+dir) -> reason last logged
 	startAtEnd     bool                     // during the first scan of a first start
 	inFirstScan    bool
@@ -91,6 +93,7 @@ func New(cfg Config, logger *slog.Logger) (*Follower, error) {
 		at:         map[string]*tailedFile{},
 		backlog:    map[*tailedFile]struct{}{},
 		resume:     map[fileID]stateEntry{},
+		packed:     map[fileID]*packed{},
 		failing:    map[string]string{},
 	}, nil
 }
@@ -193,6 +196,13 @@ func (f *Follower) poll() {
 // readFile reads t up to its end, or up to budget bytes if budget > 0, and
 // delivers its complete lines. It returns whether data is left.
 func (f *Follower) readFile(t *tailedFile, budget int64) (more bool) {
+	if (t.pending && !f.decide(t)) || (t.copyOf != nil && f.stillCopy(t)) {
+		// Nothing to read yet, or all of it read from the original: it
+		// holds nothing back.
+		f.doneInitial(t)
+		delete(f.backlog, t)
+		return false
+	}
 	var total int64
 	for {
 		n, eof, truncated, err := t.readChunk(t.deliver)
@@ -210,16 +220,20 @@ func (f *Follower) readFile(t *tailedFile, budget int64) (more bool) {
 		}
 		if truncated {
 			f.log.Info("file truncated; reading it again from the start", "path", t.path, "offset", t.off)
-			t.flushPartial(t.deliver)
+			if len(t.copies) > 0 {
+				// copytruncate: the copy holds the incomplete last line
+				// whole, and the lines not read yet; it goes first.
+				f.handOver(t)
+			} else {
+				t.flushPartial(t.deliver)
+			}
+			f.rememberFormer(former{path: t.path, id: t.id, head: t.head, off: t.committed()})
 			t.restart()
 			continue
 		}
 		total += int64(n)
 		if eof || n == 0 {
-			if t.initial {
-				t.initial = false
-				f.initialLeft--
-			}
+			f.doneInitial(t)
 			break
 		}
 		if budget > 0 && total >= budget {
@@ -242,6 +256,14 @@ func (f *Follower) readFile(t *tailedFile, budget int64) (more bool) {
 		delete(f.backlog, t)
 	}
 	return more
+}
+
+// doneInitial notes that a file present at start was read to its end.
+func (f *Follower) doneInitial(t *tailedFile) {
+	if t.initial {
+		t.initial = false
+		f.initialLeft--
+	}
 }
 
 // finishRotated reads every file that left its path, and closes those that
@@ -274,7 +296,10 @@ func (f *Follower) readRotated() {
 func (f *Follower) closeFile(t *tailedFile, flush bool) {
 	if flush {
 		t.flushPartial(t.deliver)
+		f.handOver(t)
+		f.rememberFormer(former{path: t.path, id: t.id, head: t.head, off: t.committed()})
 	}
+	t.unlinkCopy()
 	f.stats.flush(t)
 	if err := t.f.Close(); err != nil {
 		f.log.Debug("closing a followed file", "path", t.path, "err", err)
@@ -284,10 +309,7 @@ func (f *Follower) closeFile(t *tailedFile, flush bool) {
 		delete(f.at, t.at)
 	}
 	delete(f.backlog, t)
-	if t.initial {
-		t.initial = false
-		f.initialLeft--
-	}
+	f.doneInitial(t)
 	f.stats.setFiles(len(f.files), len(f.at))
 }
 
@@ -313,16 +335,30 @@ func (f *Follower) save() error {
 	if f.cfg.StateDir == "" {
 		return nil
 	}
-	entries := make([]stateEntry, 0, len(f.files)+len(f.resume))
+	entries := make([]stateEntry, 0, len(f.files)+len(f.resume)+len(f.former)+len(f.packed))
 	for _, t := range f.files {
-		entries = append(entries, stateEntry{
-			Path:        t.path,
-			Dev:         t.id.Dev,
-			Ino:         t.id.Ino,
-			Offset:      t.committed(),
-			Fingerprint: t.committedFingerprint(),
-			Discarding:  t.discarding,
-		})
+		if t.pending {
+			continue // nothing read: a new file at the next start too
+		}
+		e := stateEntry{Path: t.path, Dev: t.id.Dev, Ino: t.id.Ino, Head: t.head}
+		switch {
+		case t.copyOf != nil:
+			e.Offset, e.Copy = max(t.off, t.copyOf.committed()), true
+		case t.adopted:
+			e.Offset, e.Copy = t.off, true
+		default:
+			e.Offset, e.Fingerprint, e.Discarding = t.committed(), t.committedFingerprint(), t.discarding
+		}
+		entries = append(entries, e)
+	}
+	for _, p := range f.former {
+		entries = append(entries, stateEntry{Path: p.path, Dev: p.id.Dev, Ino: p.id.Ino, Head: p.head, Offset: p.off, Former: true})
+	}
+	for id, p := range f.packed {
+		if p.started || p.done {
+			entries = append(entries, stateEntry{Path: p.path, Dev: id.Dev, Ino: id.Ino, Offset: p.off,
+				Compressed: p.kind, Done: p.done, Size: max(p.size, p.doneSize)})
+		}
 	}
 	for _, e := range f.resume {
 		// A file seen but not opened yet (permission denied): keep its offset.

@@ -126,7 +126,17 @@ func (f *Follower) rescan() {
 	f.stats.setFiles(len(f.files), len(f.at))
 
 	var fresh []candidate
+	for id := range f.packed {
+		if _, ok := where[id]; !ok {
+			delete(f.packed, id) // gone, or no longer matching
+		}
+	}
 	for _, c := range cands {
+		if p := f.packed[c.id]; p != nil && !f.packReused(c, p) {
+			p.path = c.path
+			f.readPacked(c.id, p, true)
+			continue
+		}
 		if f.files[c.id] == nil {
 			fresh = append(fresh, c)
 		}
@@ -193,15 +203,16 @@ func (f *Follower) openCandidate(path, logical string) *tailedFile {
 	t.lastGrowth = f.now()
 	if e, ok := f.resume[id]; ok {
 		delete(f.resume, id)
-		t.off = e.Offset
-		t.fpN = copy(t.fp[:], e.Fingerprint)
-		t.discarding = e.Discarding
+		f.resumeAt(t, e, path)
 	} else if f.startAtEnd {
 		if err := t.seekEnd(); err != nil {
 			f.log.Warn("cannot find the end of a file; reading it from the start", "path", path, "err", err)
 			f.stats.addError(ReasonRead)
 			t.off, t.fpN, t.discarding, t.skipping = 0, 0, false, false
 		}
+		t.head = readHead(fh)
+	} else {
+		t.pending = true
 	}
 	if f.inFirstScan {
 		t.initial = true
@@ -210,6 +221,32 @@ func (f *Follower) openCandidate(path, logical string) *tailedFile {
 	f.files[id] = t
 	f.log.Info("following file", "path", path, "offset", t.off)
 	return t
+}
+
+// resumeAt positions t, opened at path, by its saved entry e. This is the
+// rule of the package comment's table: the same content before the saved
+// offset resumes there; anything else means the saved content is gone
+// from this file, and its head decides (decide): a copy of content read
+// before continues from where that was read to, other content (the same
+// file truncated, or a stranger with no known head) is read from 0.
+func (f *Follower) resumeAt(t *tailedFile, e stateEntry, path string) {
+	if e.Copy {
+		t.pending = true
+		return
+	}
+	t.off = e.Offset
+	t.fpN = copy(t.fp[:], e.Fingerprint)
+	t.discarding = e.Discarding
+	if same, err := t.unchangedBefore(t.off); err == nil && same {
+		t.head = readHead(t.f)
+		return
+	}
+	f.log.Info("file changed while stopped (truncated, or its inode number reused); its first bytes decide where to read it from",
+		"path", e.Path, "now_at", path, "saved_offset", e.Offset)
+	f.rememberFormer(former{path: e.Path, id: t.id, head: e.Head, off: e.Offset})
+	t.off, t.fpN, t.discarding = 0, 0, false
+	t.truncations++
+	t.pending = true
 }
 
 // firstScan loads the saved offsets and finishes the files that were rotated
@@ -230,38 +267,58 @@ func (f *Follower) firstScan() {
 		}
 	}
 	f.startAtEnd = !found && f.cfg.StartAt == StartEnd
+	live := entries[:0:0]
 	for _, e := range entries {
-		f.resume[e.id()] = e
+		switch {
+		case e.Former:
+			f.rememberFormer(former{path: e.Path, id: e.id(), head: e.Head, off: e.Offset})
+		case e.Compressed != "":
+			f.packed[e.id()] = &packed{path: e.Path, kind: e.Compressed, size: -1, off: e.Offset,
+				started: true, done: e.Done, doneSize: e.Size}
+		default:
+			f.resume[e.id()] = e
+			live = append(live, e)
+		}
 	}
-	where := make(map[fileID]bool)
+	entries = live
+	where := make(map[fileID]string)
 	for _, c := range f.glob() {
-		where[c.id] = true
+		where[c.id] = c.path
 	}
 	slices.SortFunc(entries, func(a, b stateEntry) int { return cmp.Compare(a.Path, b.Path) })
+	// Content saved that no file holds now may have been compressed:
+	// findPacked looks for it in the folders of such files.
+	var lost []former
+	var lostDirs []string
 	for _, e := range entries {
-		if where[e.id()] {
-			continue // the rescan resumes it at its matching path
+		if p, ok := where[e.id()]; ok {
+			// The rescan resumes it at its matching path.
+			if !e.Copy && !sameContent(p, e) {
+				lost = append(lost, former{path: e.Path, id: e.id(), head: e.Head, off: e.Offset})
+				lostDirs = append(lostDirs, filepath.Dir(e.Path))
+			}
+			continue
 		}
 		rotated := findByID(filepath.Dir(e.Path), e.id())
 		if rotated == "" {
 			delete(f.resume, e.id())
-			f.log.Warn("a file in the offsets is gone; lines written to it after the last save, if any, are lost", "path", e.Path)
+			f.log.Warn("a file in the offsets is gone; unless a compressed copy of it is found, lines written to it after the last save are lost", "path", e.Path)
+			p := former{path: e.Path, id: e.id(), head: e.Head, off: e.Offset}
+			f.rememberFormer(p)
+			lost = append(lost, p)
+			lostDirs = append(lostDirs, filepath.Dir(e.Path))
 			continue
 		}
+		if !e.Copy && !sameContent(rotated, e) {
+			lost = append(lost, former{path: e.Path, id: e.id(), head: e.Head, off: e.Offset})
+			lostDirs = append(lostDirs, filepath.Dir(e.Path))
+		}
+		// The inode number may have been freed and given to another file
+		// (ext4 reuses them at once): resumeAt reads it from the saved
+		// offset only if the content before it is unchanged.
 		t := f.openCandidate(rotated, e.Path)
 		if t == nil {
 			delete(f.resume, e.id())
-			continue
-		}
-		// The inode number may have been freed and given to another file
-		// (ext4 reuses them at once): only the same content before the
-		// saved offset proves it is the rotated file. Reading from 0 is
-		// right for a truncated file at its own path, never for a stranger
-		// found under a rotated name.
-		if same, err := t.unchangedBefore(t.off); err != nil || !same {
-			f.log.Warn("a file in the offsets is gone (its inode number now belongs to another file); lines written to it after the last save, if any, are lost",
-				"path", e.Path, "inode_now_at", rotated)
-			f.closeFile(t, false)
 			continue
 		}
 		f.log.Info("finishing a file rotated while stopped", "path", e.Path, "now_at", rotated)
@@ -269,7 +326,23 @@ func (f *Follower) firstScan() {
 		t.draining = true
 		f.readFile(t, 0)
 	}
+	slices.Sort(lostDirs)
+	f.findPacked(slices.Compact(lostDirs), lost)
 	f.rescan()
+}
+
+// sameContent reports whether the file at path still holds, before the
+// offset saved in e, the bytes saved with it.
+func sameContent(path string, e stateEntry) bool {
+	fh, err := os.Open(path)
+	if err != nil {
+		return true // the open in the rescan reports it
+	}
+	defer fh.Close()
+	t := &tailedFile{path: path, f: fh}
+	t.fpN = copy(t.fp[:], e.Fingerprint)
+	same, err := t.unchangedBefore(e.Offset)
+	return err != nil || same
 }
 
 // findByID returns the path in dir of the regular file with identity id, or "".

@@ -36,6 +36,22 @@ type stateEntry struct {
 	// Discarding means Offset is inside an over-long line whose head was
 	// delivered: the rest up to the next newline is dropped.
 	Discarding bool `json:"discarding,omitempty"`
+	// Head is the start of the file (up to headLen bytes), to know a copy
+	// of it (copytruncate's, or compressed) from a new file.
+	Head []byte `json:"head,omitempty"`
+	// Copy: the file is a copy of another one whose lines were being read
+	// from the original; at restart its head decides again where it starts.
+	Copy bool `json:"copy,omitempty"`
+	// Former: content read from a file that no longer holds it (truncated,
+	// closed, vanished); Dev and Ino name the file it was read from.
+	Former bool `json:"former,omitempty"`
+	// Compressed is the format of a compressed file dealt with (Offset
+	// counts decompressed bytes); Done that it was read or skipped whole;
+	// Size is its compressed size then, to know it from a later file that
+	// got its inode number.
+	Compressed string `json:"compressed,omitempty"`
+	Done       bool   `json:"done,omitempty"`
+	Size       int64  `json:"size,omitempty"`
 }
 
 func (e stateEntry) id() fileID { return fileID{Dev: e.Dev, Ino: e.Ino} }
@@ -61,7 +77,7 @@ func loadState(dir string) (entries []stateEntry, found bool, err error) {
 		return nil, true, fmt.Errorf("offsets %s: unsupported version %d", path, st.Version)
 	}
 	for _, e := range st.Files {
-		if e.Offset < 0 || len(e.Fingerprint) > fpLen || !filepath.IsAbs(e.Path) {
+		if e.Offset < 0 || len(e.Fingerprint) > fpLen || len(e.Head) > headLen || !filepath.IsAbs(e.Path) {
 			return nil, true, fmt.Errorf("offsets %s: invalid entry for %q", path, e.Path)
 		}
 	}
@@ -78,7 +94,10 @@ func encodeState(entries []stateEntry) ([]byte, error) {
 		if c := cmp.Compare(a.Dev, b.Dev); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.Ino, b.Ino)
+		if c := cmp.Compare(a.Ino, b.Ino); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.Head, b.Head)
 	})
 	if entries == nil {
 		entries = []stateEntry{}

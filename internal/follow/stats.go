@@ -25,12 +25,16 @@ const (
 	ReasonStateLoad = "state_load"
 	// ReasonStateSave: the offsets file could not be written.
 	ReasonStateSave = "state_save"
+	// ReasonCompressedSkipped: a compressed file matching the patterns was
+	// skipped: it is not a rotation of a file with unread lines, or its
+	// format cannot be read (only gzip and bzip2 can), or it is corrupt.
+	ReasonCompressedSkipped = "compressed_skipped"
 )
 
 // Reasons lists every error reason, so that metrics can start at zero.
 var Reasons = []string{
 	ReasonPermissionDenied, ReasonStat, ReasonOpen, ReasonRead, ReasonWatch,
-	ReasonTruncatedLine, ReasonStateLoad, ReasonStateSave,
+	ReasonTruncatedLine, ReasonStateLoad, ReasonStateSave, ReasonCompressedSkipped,
 }
 
 // Stats is a snapshot of the follower's counters. Counters only grow.
@@ -106,6 +110,21 @@ func (c *counters) flush(t *tailedFile) {
 	c.errors[ReasonTruncatedLine] += t.cutLines
 	c.mu.Unlock()
 	t.lines, t.bytes, t.cutBytes, t.cutLines, t.truncations = 0, 0, 0, 0, 0
+}
+
+// addLines counts lines read from a compressed file.
+func (c *counters) addLines(path string, lines, bytes, cutLines, cutBytes uint64) {
+	if lines == 0 && bytes == 0 {
+		return
+	}
+	c.mu.Lock()
+	fs := c.files[path]
+	fs.Lines += lines
+	fs.Bytes += bytes
+	fs.TruncatedBytes += cutBytes
+	c.files[path] = fs
+	c.errors[ReasonTruncatedLine] += cutLines
+	c.mu.Unlock()
 }
 
 func (c *counters) setFiles(open, current int) {
