@@ -3,32 +3,65 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/leakwatch/leakwatch/internal/config"
+	"github.com/leakwatch/leakwatch/internal/mmp"
 )
 
 func checkCmd(ctx context.Context, env *Env, args []string) error {
 	fs := flagSet(env, "check", "")
 	fs.String("config", "", "config file to check (default: built-in defaults)")
 	ssh := fs.Bool("ssh", false, "also connect to every MMP: check its host key and authenticate, run nothing")
-	accept := fs.Bool("accept-new-host-keys", false, "with --ssh: after showing them, add unknown host keys to known_hosts (trust on first use)")
+	ask := fs.Bool("accept-new-host-keys", false, "with --ssh: show each unknown host key and ask on stdin whether to add exactly that key to known_hosts")
+	acceptKeys := fs.StringArray("accept-host-key", nil, "with --ssh: `NAME=SHA256:...` adds web bridge NAME's unknown host key to known_hosts only if it has this fingerprint (as ssh-keygen -lf prints it on the MMP); repeatable")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *accept && !*ssh {
-		return &usageError{"--accept-new-host-keys needs --ssh"}
+	if (*ask || len(*acceptKeys) > 0) && !*ssh {
+		return &usageError{"--accept-new-host-keys and --accept-host-key need --ssh"}
 	}
 	cfg, err := loadConfig(fs)
 	if err != nil {
 		return err
 	}
+	accept, err := parseAcceptHostKeys(cfg, *acceptKeys)
+	if err != nil {
+		return err
+	}
 	printInventory(env, cfg)
 	if *ssh {
-		return checkSSH(ctx, env, cfg, *accept)
+		return checkSSH(ctx, env, cfg, trustOptions{ask: *ask, accept: accept})
 	}
 	return nil
+}
+
+// parseAcceptHostKeys reads the --accept-host-key values into fingerprints
+// by web bridge name; each must name a bridge with an MMP, once.
+func parseAcceptHostKeys(cfg *config.Config, vals []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, v := range vals {
+		name, fp, ok := strings.Cut(v, "=")
+		if !ok {
+			return nil, &usageError{fmt.Sprintf("--accept-host-key %q: want NAME=SHA256:... (a web bridge name and its MMP's host key fingerprint)", v)}
+		}
+		if err := mmp.ValidateFingerprint(fp); err != nil {
+			return nil, &usageError{fmt.Sprintf("--accept-host-key %s: %v", name, err)}
+		}
+		i := slices.IndexFunc(cfg.Inventory.WebBridges, func(wb config.WebBridge) bool { return wb.Name == name })
+		switch {
+		case i < 0:
+			return nil, &usageError{fmt.Sprintf("--accept-host-key %s: no web bridge of that name in the inventory", name)}
+		case cfg.Inventory.WebBridges[i].MMP.Address == "":
+			return nil, &usageError{fmt.Sprintf("--accept-host-key %s: that web bridge has no mmp.address", name)}
+		case out[name] != "":
+			return nil, &usageError{fmt.Sprintf("--accept-host-key %s: given twice", name)}
+		}
+		out[name] = strings.TrimRight(fp, "=")
+	}
+	return out, nil
 }
 
 func printInventory(env *Env, cfg *config.Config) {

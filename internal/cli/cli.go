@@ -20,6 +20,9 @@ import (
 
 // Env is what a command may touch of the outside world.
 type Env struct {
+	// Stdin answers questions (check --accept-new-host-keys); nil is a
+	// stdin that gives no answer.
+	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
 	// Getenv reads the environment (secrets are named by variable, never

@@ -22,7 +22,7 @@
 // a possible man in the middle) abort the handshake before any
 // credential is sent. Trust on first use is explicit only: Probe reports
 // the fingerprint of an unknown key, and AddKnownHost records it when the
-// operator asks (`leakwatch check --accept-new-host-keys`). AddKnownHost
+// operator accepts it (`leakwatch check --accept-host-key` or `--accept-new-host-keys`). AddKnownHost
 // never replaces a recorded key; a changed key has to be removed by hand
 // (ssh-keygen -R) after finding out why it changed. When known_hosts
 // lists several key types for a host, the client asks the server for

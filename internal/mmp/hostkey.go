@@ -195,7 +195,7 @@ func hostKeyCheck(db *knownHostsDB, address, pin string, key ssh.PublicKey) (kno
 }
 
 // AddKnownHost records key as the host key of t in Options.KnownHostsFile:
-// explicit trust on first use, for `leakwatch check --accept-new-host-keys`.
+// explicit trust on first use, for `leakwatch check --accept-host-key`.
 // The host name is hashed as OpenSSH's HashKnownHosts does (ssh-keygen -F
 // finds it); the file and its directory are created 0600 and 0700. Adding
 // a key already recorded is a no-op. It never replaces a different key

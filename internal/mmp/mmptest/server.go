@@ -66,6 +66,11 @@ type ServerConfig struct {
 	AuthorizedKeys []ssh.PublicKey
 	// HostKey is the server's host key; nil means a fresh ed25519 key.
 	HostKey ssh.Signer
+	// LaterHostKeys, if set, are the keys that the second, third, ...
+	// connection present instead of HostKey (the last one for every
+	// connection after), as a man in the middle that appears between two
+	// connections would.
+	LaterHostKeys []ssh.Signer
 	// OnRestart is called with Name when `webbridge restart` succeeds,
 	// before the reply is sent.
 	OnRestart func(name string)
@@ -98,6 +103,7 @@ type Server struct {
 	conns    map[net.Conn]struct{}
 	restarts int
 	pwTries  int
+	accepted int // connections so far
 }
 
 // handshakeTimeout stops a client that never finishes the handshake from
@@ -129,7 +135,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		faults: cfg.Faults,
 		conns:  make(map[net.Conn]struct{}),
 	}
-	s.ssh = s.serverConfig()
+	s.ssh = s.serverConfig(cfg.HostKey)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("listening: %w", err)
@@ -140,9 +146,9 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) serverConfig() *ssh.ServerConfig {
+func (s *Server) serverConfig(hostKey ssh.Signer) *ssh.ServerConfig {
 	sc := &ssh.ServerConfig{ServerVersion: "SSH-2.0-mmptest"}
-	sc.AddHostKey(s.cfg.HostKey)
+	sc.AddHostKey(hostKey)
 	perms := func(method string) *ssh.Permissions {
 		return &ssh.Permissions{Extensions: map[string]string{"method": method}}
 	}
@@ -317,7 +323,15 @@ func (s *Server) untrack(c net.Conn) {
 
 func (s *Server) serve(c net.Conn) {
 	c.SetDeadline(time.Now().Add(handshakeTimeout))
-	sc, chans, reqs, err := ssh.NewServerConn(c, s.ssh)
+	config := s.ssh
+	s.mu.Lock()
+	n := s.accepted
+	s.accepted++
+	s.mu.Unlock()
+	if later := s.cfg.LaterHostKeys; n > 0 && len(later) > 0 {
+		config = s.serverConfig(later[min(n-1, len(later)-1)])
+	}
+	sc, chans, reqs, err := ssh.NewServerConn(c, config)
 	if err != nil {
 		s.logger.Debug("fake MMP handshake failed", "remote", c.RemoteAddr(), "err", err)
 		return
