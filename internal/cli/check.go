@@ -104,7 +104,7 @@ func printInventory(env *Env, cfg *config.Config) {
 		inputs = append(inputs, "syslog tcp "+a)
 	}
 	fmt.Fprintf(w, "inputs: %s\n", joinOr(inputs, "none"))
-	fmt.Fprintf(w, "listen: %s; state: %s\n", cfg.Web.ListenAddress, cfg.StateDir)
+	fmt.Fprintf(w, "listen: %s; state: %s\n", strings.Join(cfg.Web.ListenAddresses, ", "), cfg.StateDir)
 }
 
 func hostsOr(hosts []string, name string) []string {

@@ -71,10 +71,23 @@ func Main(ctx context.Context, args []string, env *Env) int {
 	if env.Executable == nil {
 		env.Executable = os.Executable
 	}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(env.Stderr)
-		if len(args) == 0 {
-			return 2
+		return 2
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		// Asked-for help goes to stdout (so it can be paged or grepped)
+		// and succeeds, as with every Prometheus tool; "help COMMAND" is
+		// that command's --help.
+		if args[0] == "help" && len(args) > 1 {
+			return Main(ctx, []string{args[1], "--help"}, env)
+		}
+		usage(env.Stdout)
+		return 0
+	case "--version":
+		if err := printVersion(env.Stdout); err != nil {
+			return 1
 		}
 		return 0
 	}
@@ -103,31 +116,53 @@ func Main(ctx context.Context, args []string, env *Env) int {
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "leakwatch watches Cisco Meeting Server Web Bridge 2 for leaked sessions (CSCvt73723).")
-	fmt.Fprintln(w, "\nUsage: leakwatch COMMAND [flags]\n\nCommands:")
+	fmt.Fprintln(w, "\nUsage: leakwatch COMMAND [flags]\n       leakwatch --help | --version\n\nCommands:")
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun 'leakwatch COMMAND --help' for a command's flags.")
+	fmt.Fprintln(w, "\nFlags:\n  -h, --help     show this help\n      --version  print the version")
+	fmt.Fprintln(w, "\nRun 'leakwatch COMMAND --help' (or 'leakwatch help COMMAND') for a command's flags.")
 }
 
-// flagSet returns a flag set that prints its usage to env.Stderr.
+// helpFlag is the value of every command's -h/--help. It is a flag of its
+// own, rather than pflag's built-in handling, so that parseFlags can send
+// asked-for help to stdout and mistakes to stderr.
+type helpFlag struct {
+	set bool
+	env *Env
+}
+
+func (h *helpFlag) String() string   { return "false" }
+func (h *helpFlag) Type() string     { return "bool" }
+func (h *helpFlag) IsBoolFlag() bool { return true }
+func (h *helpFlag) Set(v string) error {
+	h.set = v == "true"
+	return nil
+}
+
+// flagSet returns a command's flag set: its usage goes to stdout when
+// asked for with -h/--help and to stderr after a mistake.
 func flagSet(env *Env, name, args string) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(env.Stderr, "Usage: leakwatch %s [flags] %s\n\nFlags:\n", name, args)
+		fmt.Fprintf(fs.Output(), "Usage: leakwatch %s [flags] %s\n\nFlags:\n", name, args)
 		fs.PrintDefaults()
 	}
 	fs.SortFlags = false
+	f := fs.VarPF(&helpFlag{env: env}, "help", "h", "show this help")
+	f.NoOptDefVal = "true"
 	return fs
 }
 
 func parseFlags(fs *pflag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return err
-		}
 		return &usageError{err.Error()}
+	}
+	if h, ok := fs.Lookup("help").Value.(*helpFlag); ok && h.set {
+		fs.SetOutput(h.env.Stdout)
+		fs.Usage()
+		return pflag.ErrHelp
 	}
 	return nil
 }

@@ -16,7 +16,9 @@ import (
 func runCmd(ctx context.Context, env *Env, args []string) error {
 	fs := flagSet(env, "run", "")
 	fs.String("config", "", "config file (default: built-in defaults)")
-	fs.String("web.listen-address", ":9723", "address of /metrics, the status page and the health endpoints")
+	fs.StringArray("web.listen-address", []string{":9723"}, "address of the metrics, the status page and the health endpoints; repeat it to serve on several (e.g. --web.listen-address=127.0.0.1:9723 --web.listen-address=[::1]:9723)")
+	fs.Bool("web.systemd-socket", false, "serve on the sockets systemd passes (socket activation, Linux) instead of --web.listen-address")
+	fs.String("web.telemetry-path", "/metrics", "path under which to expose the metrics")
 	fs.String("web.config.file", "", "exporter-toolkit web config file for TLS and basic auth")
 	fs.String("log.level", "info", "lowest level logged: debug, info, warn, error")
 	fs.String("log.format", "text", "log format: text or json")

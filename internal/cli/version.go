@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/leakwatch/leakwatch/internal/version"
 )
@@ -12,6 +13,12 @@ func versionCmd(_ context.Context, env *Env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintln(env.Stdout, version.String())
+	return printVersion(env.Stdout)
+}
+
+// printVersion prints what `leakwatch version` and `leakwatch --version`
+// print.
+func printVersion(w io.Writer) error {
+	_, err := fmt.Fprintln(w, version.String())
 	return err
 }

@@ -38,7 +38,14 @@ type Log struct {
 
 // Web configures the HTTP server.
 type Web struct {
-	ListenAddress string `mapstructure:"listen_address"`
+	// ListenAddresses are the host:port addresses to serve on, all alike
+	// (one string in the file is a list of one).
+	ListenAddresses []string `mapstructure:"listen_address"`
+	// SystemdSocket serves on the sockets systemd passes (socket
+	// activation) instead of ListenAddresses.
+	SystemdSocket bool `mapstructure:"systemd_socket"`
+	// TelemetryPath is where the metrics are served.
+	TelemetryPath string `mapstructure:"telemetry_path"`
 	// ConfigFile is an exporter-toolkit web config (TLS, basic auth).
 	ConfigFile string `mapstructure:"config_file"`
 }
@@ -163,7 +170,9 @@ var defaults = map[string]any{
 	"log.format":                               "text",
 	"timezone":                                 "Local",
 	"state_dir":                                defaultStateDir,
-	"web.listen_address":                       ":9723",
+	"web.listen_address":                       []string{":9723"},
+	"web.systemd_socket":                       false,
+	"web.telemetry_path":                       "/metrics",
 	"web.config_file":                          "",
 	"inputs.files.paths":                       []string{},
 	"inputs.files.start_at":                    "beginning",

@@ -22,11 +22,11 @@ func TestExampleConfigIsTheDefaults(t *testing.T) {
 	}
 	d := Default()
 	c.File = ""
-	if c.Policy.Mode != "observe" || c.Model.StaleAfter != 11*time.Minute || c.Web.ListenAddress != ":9723" {
+	if c.Policy.Mode != "observe" || c.Model.StaleAfter != 11*time.Minute || !slices.Equal(c.Web.ListenAddresses, []string{":9723"}) || c.Web.TelemetryPath != "/metrics" || c.Web.SystemdSocket {
 		t.Errorf("example config: %+v", c)
 	}
 	// Every default in the example must equal the one in code.
-	if c.Log != d.Log || c.Model != d.Model || c.Web != d.Web || c.SSH != d.SSH || c.Audit != d.Audit ||
+	if c.Log != d.Log || c.Model != d.Model || fmt.Sprint(c.Web) != fmt.Sprint(d.Web) || fmt.Sprint(c.Inputs) != fmt.Sprint(d.Inputs) || c.SSH != d.SSH || c.Audit != d.Audit ||
 		c.StateDir != d.StateDir || c.Timezone != d.Timezone {
 		t.Errorf("example config and Default() differ:\n%+v\n%+v", c, d)
 	}
@@ -85,6 +85,10 @@ func TestBadConfigs(t *testing.T) {
 		{"ha-user-without-password.yml", []string{"ha.etcd.password_env", "ha.etcd.username is set"}},
 		{"ha-bad-prefix.yml", []string{":2: ha.key_prefix", "must start with /"}},
 		{"bad-cms-cluster.yml", []string{":1: cms_cluster", "label value"}},
+		{"bad-web.yml", []string{
+			`:4: web.listen_address[1]: "9723" is not host:port`,
+			`:5: web.telemetry_path: "/-/ready" is taken by leakwatch's own /-/ready endpoint`}},
+		{"web-without-listener.yml", []string{"web.listen_address: must not be empty (e.g. :9723) unless web.systemd_socket is true"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -145,6 +149,50 @@ func TestGoodInventory(t *testing.T) {
 	}
 }
 
+// TestWebFlags checks the Prometheus-style web flags: --web.listen-address
+// repeated, --web.systemd-socket and --web.telemetry-path, as the run
+// command registers them.
+func TestWebFlags(t *testing.T) {
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	fs.StringArray("web.listen-address", []string{":9723"}, "")
+	fs.Bool("web.systemd-socket", false, "")
+	fs.String("web.telemetry-path", "/metrics", "")
+	err := fs.Parse([]string{"--web.listen-address=127.0.0.1:9100", "--web.listen-address", "[::1]:9101",
+		"--web.systemd-socket", "--web.telemetry-path=/lw/metrics"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load("", fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"127.0.0.1:9100", "[::1]:9101"}; !slices.Equal(c.Web.ListenAddresses, want) {
+		t.Errorf("listen addresses %q, want %q", c.Web.ListenAddresses, want)
+	}
+	if !c.Web.SystemdSocket || c.Web.TelemetryPath != "/lw/metrics" {
+		t.Errorf("systemd socket %v, telemetry path %q", c.Web.SystemdSocket, c.Web.TelemetryPath)
+	}
+}
+
+func TestWebListenAddressAsStringOrList(t *testing.T) {
+	dir := t.TempDir()
+	for body, want := range map[string][]string{
+		`listen_address: "127.0.0.1:9723"`:                 {"127.0.0.1:9723"},
+		`listen_address: ["127.0.0.1:9723", "[::1]:9723"]`: {"127.0.0.1:9723", "[::1]:9723"},
+	} {
+		file := filepath.Join(dir, "c.yml")
+		os.WriteFile(file, []byte("web:\n  "+body+"\n"), 0o600)
+		c, err := Load(file, nil)
+		if err != nil {
+			t.Errorf("%s: %v", body, err)
+			continue
+		}
+		if !slices.Equal(c.Web.ListenAddresses, want) {
+			t.Errorf("%s: got %q, want %q", body, c.Web.ListenAddresses, want)
+		}
+	}
+}
+
 func TestSyslogSources(t *testing.T) {
 	c, err := Load("testdata/good-syslog-sources.yml", nil)
 	if err != nil {
@@ -188,8 +236,8 @@ func TestEnvironmentAndFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Policy.Threshold != 35 || c.Model.StaleAfter != 20*time.Minute || c.Web.ListenAddress != "127.0.0.1:9999" {
-		t.Errorf("env/flags not applied: threshold %d stale %s listen %s", c.Policy.Threshold, c.Model.StaleAfter, c.Web.ListenAddress)
+	if c.Policy.Threshold != 35 || c.Model.StaleAfter != 20*time.Minute || !slices.Equal(c.Web.ListenAddresses, []string{"127.0.0.1:9999"}) {
+		t.Errorf("env/flags not applied: threshold %d stale %s listen %s", c.Policy.Threshold, c.Model.StaleAfter, c.Web.ListenAddresses)
 	}
 	t.Setenv("LEAKWATCH_POLICY_MODE", "yolo")
 	if _, err := Load("", nil); err == nil || !strings.Contains(err.Error(), `policy.mode: "yolo" is not allowed`) {

@@ -52,6 +52,8 @@ func (es Errors) Error() string {
 // the flags they offer; Load binds those that are present.
 var FlagKeys = map[string]string{
 	"web.listen-address": "web.listen_address",
+	"web.systemd-socket": "web.systemd_socket",
+	"web.telemetry-path": "web.telemetry_path",
 	"web.config.file":    "web.config_file",
 	"log.level":          "log.level",
 	"log.format":         "log.format",

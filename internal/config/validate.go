@@ -64,10 +64,7 @@ func (cfg *Config) validate() Errors {
 	if cfg.StateDir == "" {
 		c.fail("state_dir", "must not be empty")
 	}
-	c.hostPort("web.listen_address", cfg.Web.ListenAddress)
-	if cfg.Web.ListenAddress == "" {
-		c.fail("web.listen_address", "must not be empty (e.g. :9723)")
-	}
+	cfg.validateWeb(&c)
 
 	f := cfg.Inputs.Files
 	for i, p := range f.Paths {
@@ -157,6 +154,38 @@ func (cfg *Config) validate() Errors {
 	}
 	cfg.validateHA(&c)
 	return c.errs
+}
+
+// reservedPaths are the handler's own endpoints, which the metrics must not
+// shadow.
+var reservedPaths = []string{"/", "/-/healthy", "/-/ready", "/api/v1/status"}
+
+func (cfg *Config) validateWeb(c *checker) {
+	w := cfg.Web
+	for i, a := range w.ListenAddresses {
+		key := fmt.Sprintf("web.listen_address[%d]", i)
+		if a == "" {
+			c.fail(key, "must not be empty (e.g. :9723 or 127.0.0.1:9723)")
+			continue
+		}
+		c.hostPort(key, a)
+	}
+	if len(w.ListenAddresses) == 0 && !w.SystemdSocket {
+		c.fail("web.listen_address", "must not be empty (e.g. :9723) unless web.systemd_socket is true")
+	}
+	p := w.TelemetryPath
+	switch {
+	case !strings.HasPrefix(p, "/"):
+		c.fail("web.telemetry_path", "%q must start with / (e.g. /metrics)", p)
+	case strings.ContainsAny(p, " ?#{}"):
+		c.fail("web.telemetry_path", "%q must be a plain path (no spaces, ?, #, { or })", p)
+	default:
+		for _, r := range reservedPaths {
+			if p == r {
+				c.fail("web.telemetry_path", "%q is taken by leakwatch's own %s endpoint", p, r)
+			}
+		}
+	}
 }
 
 func (cfg *Config) validateInventory(c *checker) {

@@ -43,7 +43,7 @@ type Options struct {
 	// for the MMPs). It is called at start and on reload.
 	NewRestarter func(cfg *config.Config) (actuator.Restarter, error)
 	// Listener, if set, is used instead of listening on
-	// cfg.Web.ListenAddress (tests and the demo use port 0).
+	// cfg.Web.ListenAddresses (tests and the demo use port 0).
 	Listener net.Listener
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -223,21 +223,25 @@ func (d *Daemon) run(ctx context.Context) error {
 
 	reg := exporter.NewRegistry(d.State)
 	handler := web.NewHandler(web.Options{Provider: d.State, Registry: reg, AuditFile: cfg.Audit.File,
-		Logger: d.log.With("component", "web"), Now: d.now})
-	l := d.opts.Listener
-	if l == nil {
+		Logger: d.log.With("component", "web"), Now: d.now, MetricsPath: cfg.Web.TelemetryPath})
+	listeners := []net.Listener{d.opts.Listener}
+	if d.opts.Listener == nil {
 		var err error
-		if l, err = net.Listen("tcp", cfg.Web.ListenAddress); err != nil {
-			return fmt.Errorf("web.listen_address: %w", err)
+		if listeners, err = web.Listen(cfg.Web.ListenAddresses, cfg.Web.SystemdSocket); err != nil {
+			return err
 		}
 	}
-	addr := l.Addr()
+	addr := listeners[0].Addr()
+	listen := make([]string, len(listeners))
+	for i, l := range listeners {
+		listen[i] = l.Addr().String()
+	}
 	wg.Go(func() {
-		if err := web.ServeListener(ctx, l, handler, cfg.Web.ConfigFile, d.log.With("component", "web")); err != nil && ctx.Err() == nil {
+		if err := web.ServeListeners(ctx, listeners, handler, cfg.Web.ConfigFile, d.log.With("component", "web")); err != nil && ctx.Err() == nil {
 			fail(fmt.Errorf("http server: %w", err))
 		}
 	})
-	d.log.Info("leakwatch running", "listen", addr.String(), "mode", cfg.Policy.Mode,
+	d.log.Info("leakwatch running", "listen", listen, "metrics_path", cfg.Web.TelemetryPath, "mode", cfg.Policy.Mode,
 		"files", cfg.Inputs.Files.Paths, "syslog_udp", cfg.Inputs.Syslog.UDPAddress, "syslog_tcp", cfg.Inputs.Syslog.TCPAddress)
 
 	wg.Go(func() { d.policyLoop(ctx) })
@@ -435,7 +439,7 @@ func restartOnly(a, b *config.Config) []string {
 	if a.Model != b.Model {
 		out = append(out, "model")
 	}
-	if a.Web != b.Web {
+	if fmt.Sprint(a.Web) != fmt.Sprint(b.Web) {
 		out = append(out, "web")
 	}
 	if a.StateDir != b.StateDir {

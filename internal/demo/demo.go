@@ -183,7 +183,7 @@ func (d *Demo) prepare() (err error) {
 	cfg.Timezone = "UTC"
 	cfg.StateDir = filepath.Join(dir, "state")
 	cfg.Audit.File = filepath.Join(cfg.StateDir, "audit.jsonl")
-	cfg.Web.ListenAddress = opts.ListenAddress
+	cfg.Web.ListenAddresses = []string{opts.ListenAddress}
 	cfg.Inputs.Files.Paths = []string{d.LogFile}
 	cfg.Inputs.Files.PollInterval = 200 * time.Millisecond
 	cfg.Policy.Mode = "enforce"

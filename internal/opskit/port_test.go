@@ -24,7 +24,7 @@ var takenPorts = map[string]string{
 }
 
 func TestDefaultPortIsNotAnotherExportersPort(t *testing.T) {
-	_, port, err := net.SplitHostPort(config.Default().Web.ListenAddress)
+	_, port, err := net.SplitHostPort(config.Default().Web.ListenAddresses[0])
 	if err != nil {
 		t.Fatal(err)
 	}

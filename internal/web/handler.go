@@ -20,8 +20,11 @@ import (
 type Options struct {
 	// Provider returns the state rendered by every endpoint; required.
 	Provider status.Provider
-	// Registry is served at /metrics; nil serves an empty registry.
+	// Registry is served at MetricsPath; nil serves an empty registry.
 	Registry *prometheus.Registry
+	// MetricsPath is where the metrics are served (--web.telemetry-path);
+	// "" means /metrics.
+	MetricsPath string
 	// AuditFile is the audit log whose tail the status page shows; "" shows
 	// none.
 	AuditFile string
@@ -37,7 +40,7 @@ type handler struct {
 }
 
 // NewHandler returns the read-only HTTP handler of `leakwatch run`:
-// /metrics, /-/healthy, /-/ready, /api/v1/status and the status page at /.
+// the metrics (at Options.MetricsPath), /-/healthy, /-/ready, /api/v1/status and the status page at /.
 // Only GET and HEAD are allowed (405 otherwise); other paths are 404.
 func NewHandler(opts Options) http.Handler {
 	if opts.Provider == nil {
@@ -52,12 +55,15 @@ func NewHandler(opts Options) http.Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.MetricsPath == "" {
+		opts.MetricsPath = "/metrics"
+	}
 	h := &handler{opts: opts, log: opts.Logger}
 
 	mux := http.NewServeMux()
 	// "GET" patterns also match HEAD; the mux answers 405 with an Allow
 	// header for any other method, and 404 for unknown paths.
-	mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{
+	mux.Handle("GET "+opts.MetricsPath, promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{
 		ErrorLog:      slog.NewLogLogger(opts.Logger.Handler(), slog.LevelError),
 		ErrorHandling: promhttp.ContinueOnError,
 	}))
@@ -142,7 +148,9 @@ func (h *handler) page(w http.ResponseWriter, r *http.Request) {
 	}
 	// Render fully before writing, so a template error is a clean 500.
 	var buf bytes.Buffer
-	if err := pageTemplate.Execute(&buf, buildPage(st, entries, h.opts.AuditFile, auditErr)); err != nil {
+	p := buildPage(st, entries, h.opts.AuditFile, auditErr)
+	p.MetricsPath = h.opts.MetricsPath
+	if err := pageTemplate.Execute(&buf, p); err != nil {
 		h.log.Error("rendering status page", "path", r.URL.Path, "err", err)
 		writeText(w, http.StatusInternalServerError, "Internal error: cannot render the status page")
 		return

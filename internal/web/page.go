@@ -27,6 +27,7 @@ const timeLayout = "2006-01-02 15:04:05 MST"
 // the template makes no decision beyond showing or hiding a block.
 type page struct {
 	Now         string
+	MetricsPath string
 	Mode        string
 	ModeText    string
 	ModeClass   string

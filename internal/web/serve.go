@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/coreos/go-systemd/v22/activation"
 	"github.com/prometheus/exporter-toolkit/web"
 )
 
@@ -54,6 +56,62 @@ func ServeListener(ctx context.Context, l net.Listener, h http.Handler, webConfi
 	flags := &web.FlagConfig{WebListenAddresses: &[]string{l.Addr().String()}, WebConfigFile: &webConfigFile}
 	defer l.Close()
 	return run(ctx, srv, l.Addr().String(), logger, func() error { return web.Serve(l, srv, flags, logger) })
+}
+
+// Listen opens the sockets to serve on: systemd's socket-activation
+// sockets if systemdSocket is set (as --web.systemd-socket does for every
+// exporter built on exporter-toolkit), else a TCP listener for each of
+// addresses. Opening them before serving makes a port in use an error at
+// start, and tells the caller the addresses actually bound.
+func Listen(addresses []string, systemdSocket bool) ([]net.Listener, error) {
+	if systemdSocket {
+		ls, err := activation.Listeners()
+		if err != nil {
+			return nil, fmt.Errorf("web.systemd_socket: %w", err)
+		}
+		var out []net.Listener
+		for _, l := range ls {
+			if l != nil { // a passed descriptor that is not a listening socket
+				out = append(out, l)
+			}
+		}
+		if len(out) == 0 {
+			return nil, errors.New("web.systemd_socket: systemd passed no listening socket (is leakwatch started by a .socket unit?)")
+		}
+		return out, nil
+	}
+	var out []net.Listener
+	for _, a := range addresses {
+		l, err := net.Listen("tcp", a)
+		if err != nil {
+			for _, o := range out {
+				o.Close()
+			}
+			return nil, fmt.Errorf("web.listen_address: %w", err)
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// ServeListeners is ServeListener on several listeners with one server,
+// through exporter-toolkit's ServeMultiple. The listeners are closed when
+// it returns.
+func ServeListeners(ctx context.Context, ls []net.Listener, h http.Handler, webConfigFile string, logger *slog.Logger) error {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if len(ls) == 0 {
+		return errors.New("web: no listener to serve on")
+	}
+	srv := newServer(h, logger)
+	addrs := make([]string, len(ls))
+	for i, l := range ls {
+		addrs[i] = l.Addr().String()
+		defer l.Close()
+	}
+	flags := &web.FlagConfig{WebListenAddresses: &addrs, WebConfigFile: &webConfigFile}
+	return run(ctx, srv, strings.Join(addrs, ", "), logger, func() error { return web.ServeMultiple(ls, srv, flags, logger) })
 }
 
 // run runs serve in a goroutine it waits for, and shuts srv down when ctx

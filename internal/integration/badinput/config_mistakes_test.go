@@ -35,7 +35,7 @@ log:
   colour: true                           # want U log.colour
 timezone: Mars/Olympus                   # want V timezone
 web:
-  listen_address: "9723"                 # want V web.listen_address
+  listen_address: "9723"                 # want V web.listen_address[0]
 inputs:
   files:
     paths:
