@@ -403,8 +403,13 @@ func (r *Receiver) serveConn(st *connState, handle func(Message)) {
 	log.Debug("syslog TCP connection opened")
 	f := newFramer(r.cfg.MaxMessageSize)
 	frames := 0
+	var readAt time.Time
 	emit := func(fr frame) {
-		frames++
+		if frames++; frames == 1 {
+			// Before the frame is handled, so that whoever sees the
+			// message also sees the connection active.
+			st.lastFrame.Store(readAt.UnixNano())
+		}
 		if fr.reject != "" {
 			r.reject(src, fr.reject, "tcp")
 			return
@@ -424,18 +429,17 @@ func (r *Receiver) serveConn(st *connState, handle func(Message)) {
 			return
 		}
 		n, err := conn.Read(buf)
-		now := time.Now()
+		readAt = time.Now()
 		if n > 0 {
 			r.stats.addBytes(0, n)
 			frames = 0
 			f.feed(buf[:n], emit)
 			if frames > 0 {
-				lastFrame = now
-				st.lastFrame.Store(now.UnixNano())
+				lastFrame = readAt
 				frameStart = time.Time{}
 			}
 			if f.inFrame() && frameStart.IsZero() {
-				frameStart = now
+				frameStart = readAt
 			}
 		}
 		if err == nil {
