@@ -9,7 +9,6 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -82,7 +81,7 @@ func (s *Server) healthy(host string) bool {
 func (s *Server) Stop() { s.proc.Kill() }
 
 // Pause stops etcd with SIGSTOP: connections stay open and nothing answers.
-func (s *Server) Pause() { s.proc.Signal(syscall.SIGSTOP) }
+func (s *Server) Pause() { s.proc.Pause() }
 
 // Resume continues a paused etcd.
-func (s *Server) Resume() { s.proc.Signal(syscall.SIGCONT) }
+func (s *Server) Resume() { s.proc.Resume() }

@@ -188,6 +188,21 @@ func (p *Process) Signal(sig syscall.Signal) {
 	}
 }
 
+// Pause stops the process group (SIGSTOP): its connections stay open and
+// nothing answers.
+func (p *Process) Pause() {
+	if p.Cmd.Process != nil {
+		pauseGroup(p.Cmd.Process.Pid)
+	}
+}
+
+// Resume continues a paused process group (SIGCONT).
+func (p *Process) Resume() {
+	if p.Cmd.Process != nil {
+		resumeGroup(p.Cmd.Process.Pid)
+	}
+}
+
 // Kill kills the process group with SIGKILL and waits for the process.
 func (p *Process) Kill() {
 	select {

@@ -12,3 +12,6 @@ import (
 func inOwnGroup(cmd *exec.Cmd) { cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} }
 
 func signalGroup(pid int, sig syscall.Signal) { syscall.Kill(-pid, sig) }
+
+func pauseGroup(pid int)  { signalGroup(pid, syscall.SIGSTOP) }
+func resumeGroup(pid int) { signalGroup(pid, syscall.SIGCONT) }

@@ -17,3 +17,6 @@ func signalGroup(pid int, _ syscall.Signal) {
 		p.Kill()
 	}
 }
+
+func pauseGroup(int)  { panic("harness: pausing a process needs SIGSTOP (Unix)") }
+func resumeGroup(int) { panic("harness: resuming a process needs SIGCONT (Unix)") }
