@@ -258,6 +258,9 @@ func writeTable(w io.Writer, res *replayResult) error {
 	l := res.report.Lines
 	_, err := fmt.Fprintf(w, "\n%d lines read: %d web bridge stats, %d call bridge stats, %d malformed; %d restarts in the what-if\n",
 		l.Read, l.WebBridgeStats, l.CallBridgeStats, l.Malformed, len(res.report.Restarts))
+	if err == nil && l.FutureRejected > 0 {
+		_, err = fmt.Fprintf(w, "%d stats lines rejected: stamped more than model.future_tolerance ahead of the stream\n", l.FutureRejected)
+	}
 	if err == nil && res.note != "" {
 		_, err = fmt.Fprintln(w, res.note)
 	}

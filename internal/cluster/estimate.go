@@ -10,7 +10,7 @@ func (m *Model) Snapshot(now time.Time) Snapshot {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	o := &m.opts
-	snap := Snapshot{Now: now, Dropped: m.dropped}
+	snap := Snapshot{Now: now, Dropped: m.dropped, Clocks: m.clocks.snapshot(), FutureTolerance: o.FutureTolerance}
 
 	snap.CallBridges = make([]CallBridge, 0, len(m.cbs))
 	warm := m.warm(now)
@@ -20,7 +20,7 @@ func (m *Model) Snapshot(now time.Time) Snapshot {
 		if r := cb.last(); r != nil {
 			c.LastSeen = r.at
 			c.Sample = r.full
-			c.Stale = now.Sub(r.at) > o.StaleAfter
+			c.Stale = now.Sub(minTime(r.at, cb.lastArrived)) > o.StaleAfter
 		}
 		if c.Stale {
 			allCBFresh = false
@@ -34,7 +34,7 @@ func (m *Model) Snapshot(now time.Time) Snapshot {
 			Seen: wb.seen, Stale: true, Headroom: wb.limit}
 		if wb.seen {
 			w.LastSeen = wb.lastAt
-			w.Stale = now.Sub(wb.lastAt) > o.StaleAfter
+			w.Stale = now.Sub(minTime(wb.lastAt, wb.lastArrived)) > o.StaleAfter
 			w.Sessions = wb.last.Active
 			w.Connections = wb.last.Connections
 			w.Disconnections = wb.last.Disconnections

@@ -29,7 +29,7 @@ func TestForecastAgainstSimulator(t *testing.T) {
 	var l logline.Line
 	feed := func(b []byte) {
 		if k := p.Parse(b, &l); k == logline.WebBridgeStats || k == logline.CallBridgeStats {
-			m.Observe(&l)
+			m.Observe(&l, l.Time)
 		}
 	}
 	realPeak := map[string]int{}

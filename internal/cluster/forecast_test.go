@@ -37,10 +37,10 @@ func (w *world) run(m *Model, from, to time.Time) {
 		cma := real + w.otherAt(t)
 		peak = max(peak, cma)
 		w.conn += 3
-		m.Observe(&logline.Line{Kind: logline.WebBridgeStats, Host: []byte("wb1"), Time: t,
+		observe(m, &logline.Line{Kind: logline.WebBridgeStats, Host: []byte("wb1"), Time: t,
 			WebBridge: logline.WebBridge{Active: w.leak(t) + real, Connections: w.conn, Disconnections: w.conn - real}})
 		if t.Sub(w.start)%(5*time.Minute) == 0 {
-			m.Observe(&logline.Line{Kind: logline.CallBridgeStats, Host: []byte("cb1"), Time: t.Add(time.Second),
+			observe(m, &logline.Line{Kind: logline.CallBridgeStats, Host: []byte("cb1"), Time: t.Add(time.Second),
 				CallBridge: logline.CallBridge{CMA: logline.Pair{Current: cma, Peak: peak}}})
 			peak = cma
 		}
@@ -193,7 +193,7 @@ func TestForecastTooLittleData(t *testing.T) {
 	}
 	// Nothing proven at all: the whole minimum is missing.
 	empty := mustModel(t, Options{})
-	empty.Observe(wbLine("wb1", start, 3))
+	observe(empty, wbLine("wb1", start, 3))
 	f = forecastOf(t, empty, start)
 	if f.Known || f.NeedMore != DefaultForecastMinHistory || !strings.Contains(f.Reason, "needs 2 days of proven history") {
 		t.Errorf("no proof: %+v", f)
@@ -262,9 +262,9 @@ func TestHistoryMemoryCost(t *testing.T) {
 	// Twice the history's length, one sample a bucket: the ring must not grow.
 	for t := start; t.Before(start.Add(2 * HistoryLength)); t = t.Add(HistoryStep) {
 		for _, h := range hosts {
-			m.Observe(&logline.Line{Kind: logline.WebBridgeStats, Host: h, Time: t, WebBridge: logline.WebBridge{Active: 10}})
+			observe(m, &logline.Line{Kind: logline.WebBridgeStats, Host: h, Time: t, WebBridge: logline.WebBridge{Active: 10}})
 		}
-		m.Observe(cbLine("cb1", t.Add(time.Second), 0, 0))
+		observe(m, cbLine("cb1", t.Add(time.Second), 0, 0))
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)

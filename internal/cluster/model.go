@@ -24,6 +24,9 @@ const (
 	DefaultClockSkew     = 5 * time.Second
 	DefaultMaxDiscovered = 64
 	DefaultSessionLimit  = 149
+	// DefaultFutureTolerance is how far ahead of its arrival a sample's own
+	// timestamp may be before it is rejected.
+	DefaultFutureTolerance = 2 * time.Minute
 )
 
 // Member is one inventory entry: a named component and the syslog hostnames
@@ -55,6 +58,11 @@ type Options struct {
 	MaxDiscovered int
 	// DefaultLimit is the session limit of a Web Bridge with none set.
 	DefaultLimit int64
+	// FutureTolerance is how far a sample's own timestamp (the sender's
+	// clock) may be ahead of its arrival (leakwatch's clock). A sample
+	// further ahead is a broken clock or a forgery: it is rejected and
+	// counted, so that it can never pin a bridge's state.
+	FutureTolerance time.Duration
 	// ForecastMinHistory is the proven history since a restart that a
 	// bridge's forecast needs; default DefaultForecastMinHistory.
 	ForecastMinHistory time.Duration
@@ -81,6 +89,9 @@ func (o *Options) setDefaults() {
 	if o.DefaultLimit <= 0 {
 		o.DefaultLimit = DefaultSessionLimit
 	}
+	if o.FutureTolerance <= 0 {
+		o.FutureTolerance = DefaultFutureTolerance
+	}
 	if o.ForecastMinHistory <= 0 {
 		o.ForecastMinHistory = DefaultForecastMinHistory
 	}
@@ -96,6 +107,9 @@ const (
 	Applied
 	// DroppedCap samples came from an unknown host past the discovery cap.
 	DroppedCap
+	// RejectedFuture samples were stamped more than FutureTolerance ahead
+	// of their arrival; nothing changed but the host's clock record.
+	RejectedFuture
 )
 
 // wbRingSize bounds the Web Bridge samples kept for the timing-robust bound.
@@ -120,6 +134,8 @@ type webBridge struct {
 	restartable bool
 	seen        bool
 	lastAt      time.Time
+	// lastArrived is when the last sample arrived, on leakwatch's clock.
+	lastArrived time.Time
 	last        logline.WebBridge
 	samples     []wbSample // sorted by time, at most wbRingSize
 	// restartAt is when the bridge last restarted, as far as known: its
@@ -141,11 +157,13 @@ type cbReport struct {
 }
 
 type callBridge struct {
-	name    string
-	hosts   []string
-	listed  bool
-	seen    bool
-	reports []cbReport // sorted by time, at most cbRingSize
+	name   string
+	hosts  []string
+	listed bool
+	seen   bool
+	// lastArrived is when the newest report (by its own time) arrived.
+	lastArrived time.Time
+	reports     []cbReport // sorted by time, at most cbRingSize
 }
 
 func (c *callBridge) last() *cbReport {
@@ -168,6 +186,8 @@ type Model struct {
 	// firstAt is the time of the first sample: until a whole report period
 	// has passed since, a Call Bridge may exist that has not reported yet.
 	firstAt time.Time
+	// clocks holds each sending host's apparent clock offset.
+	clocks clocks
 }
 
 // New returns an empty model for the inventory in opts. The inventory must
@@ -181,6 +201,7 @@ func New(opts Options) (*Model, error) {
 		wbByHost: make(map[string]*webBridge),
 		cbByHost: make(map[string]*callBridge),
 	}
+	m.clocks.max = 2 * opts.MaxDiscovered
 	names := map[string]bool{}
 	for _, mb := range opts.WebBridges {
 		if mb.Name == "" || names["wb/"+mb.Name] {
@@ -215,6 +236,7 @@ func New(opts Options) (*Model, error) {
 		m.cbs = append(m.cbs, cb)
 	}
 	m.sort()
+	m.clocks.max += len(m.wbByHost) + len(m.cbByHost)
 	return m, nil
 }
 
@@ -239,17 +261,29 @@ func (m *Model) sort() {
 // Options returns the options in force, defaults filled in.
 func (m *Model) Options() Options { return m.opts }
 
-// Observe applies one parsed line. Only Web Bridge and Call Bridge samples
-// change state; noise and malformed lines are Ignored.
-func (m *Model) Observe(l *logline.Line) Outcome {
+// Observe applies one parsed line that arrived at arrived (leakwatch's
+// clock: the wall clock live, the replay's clock in a replay). Only Web
+// Bridge and Call Bridge samples change state; noise and malformed lines are
+// Ignored. A sample stamped more than FutureTolerance ahead of its arrival
+// is RejectedFuture: it only updates its host's clock offset.
+func (m *Model) Observe(l *logline.Line, arrived time.Time) Outcome {
 	if l.Kind != logline.WebBridgeStats && l.Kind != logline.CallBridgeStats {
 		return Ignored
 	}
 	host := strings.ToLower(string(l.Host))
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.firstAt.IsZero() || l.Time.Before(m.firstAt) {
-		m.firstAt = l.Time
+	ahead := l.Time.Sub(arrived)
+	future := ahead > m.opts.FutureTolerance
+	m.clocks.record(host, ahead, arrived, future)
+	if future {
+		return RejectedFuture
+	}
+	// The earliest moment the sample may have been taken, as far as
+	// leakwatch's clock can tell: its own time, unless that is ahead.
+	taken := minTime(l.Time, arrived)
+	if m.firstAt.IsZero() || taken.Before(m.firstAt) {
+		m.firstAt = taken
 	}
 	if l.Kind == logline.WebBridgeStats {
 		wb := m.wbByHost[host]
@@ -264,7 +298,7 @@ func (m *Model) Observe(l *logline.Line) Outcome {
 			m.wbs = append(m.wbs, wb)
 			m.sort()
 		}
-		wb.observe(l.Time, l.WebBridge)
+		wb.observe(l.Time, arrived, l.WebBridge)
 		if s, ok := wb.sampleAt(l.Time); ok {
 			m.prove(wb, s)
 		}
@@ -289,7 +323,7 @@ func (m *Model) Observe(l *logline.Line) Outcome {
 			}
 		}
 	}
-	cb.observe(l.Time, l.CallBridge)
+	cb.observe(l.Time, arrived, l.CallBridge)
 	// The report's period may complete the proof of recent samples.
 	r := cbReport{at: l.Time}
 	lo, hi := m.period(&r)
@@ -325,7 +359,7 @@ func (wb *webBridge) sampleAt(t time.Time) (wbSample, bool) {
 	return wbSample{}, false
 }
 
-func (wb *webBridge) observe(at time.Time, s logline.WebBridge) {
+func (wb *webBridge) observe(at, arrived time.Time, s logline.WebBridge) {
 	if wb.seen && at.After(wb.lastAt) && (s.Connections < wb.last.Connections || s.Disconnections < wb.last.Disconnections) {
 		// Cumulative counters went back: the Web Bridge process restarted
 		// since its last sample.
@@ -334,6 +368,7 @@ func (wb *webBridge) observe(at time.Time, s logline.WebBridge) {
 	if !wb.seen || !at.Before(wb.lastAt) {
 		wb.seen = true
 		wb.lastAt = at
+		wb.lastArrived = arrived
 		wb.last = s
 	}
 	wb.samples = insertSorted(wb.samples, wbSample{at: at, active: s.Active}, wbRingSize,
@@ -349,7 +384,10 @@ func (wb *webBridge) markRestart(at time.Time) {
 	}
 }
 
-func (cb *callBridge) observe(at time.Time, s logline.CallBridge) {
+func (cb *callBridge) observe(at, arrived time.Time, s logline.CallBridge) {
+	if r := cb.last(); r == nil || !at.Before(r.at) {
+		cb.lastArrived = arrived
+	}
 	cb.seen = true
 	cb.reports = insertSorted(cb.reports, cbReport{at: at, cma: s.CMA, full: s}, cbRingSize,
 		func(x cbReport) time.Time { return x.at })
@@ -367,16 +405,19 @@ func (m *Model) Dropped() uint64 {
 	return m.dropped
 }
 
-// MarkRestart tells the model that the named Web Bridge restarted at at:
-// samples up to then no longer prove anything about its leak. leakwatch
-// calls it for each restart it makes; a restart it did not make shows as
-// its c: or d: counter going back, where the bridge resets them.
+// MarkRestart tells the model that the named Web Bridge restarted at at
+// (leakwatch's clock): samples up to then no longer prove anything about its
+// leak. leakwatch calls it for each restart it makes; a restart it did not
+// make shows as its c: or d: counter going back, where the bridge resets
+// them. Samples carry the bridge's own clock, which may run up to
+// FutureTolerance ahead, so only samples stamped later than at plus that
+// tolerance count as taken after the restart.
 func (m *Model) MarkRestart(name string, at time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, wb := range m.wbs {
 		if wb.name == name {
-			wb.markRestart(at)
+			wb.markRestart(at.Add(m.opts.FutureTolerance))
 		}
 	}
 }

@@ -25,7 +25,7 @@ func cbLine(host string, at time.Time, cur, peak int64) *logline.Line {
 // running cluster has, so the warm-up period is over by t0+5m.
 func warmUp(m *Model, cbs ...string) {
 	for _, cb := range cbs {
-		m.Observe(cbLine(cb, t0, 0, 0))
+		observe(m, cbLine(cb, t0, 0, 0))
 	}
 }
 
@@ -41,10 +41,10 @@ func mustModel(t *testing.T, o Options) *Model {
 func TestDiscoveryAndEstimate(t *testing.T) {
 	m := mustModel(t, Options{})
 	warmUp(m, "cb1", "cb2")
-	m.Observe(wbLine("wb1", t0.Add(1*time.Minute), 30))
-	m.Observe(wbLine("wb2", t0.Add(1*time.Minute+2*time.Second), 20))
-	m.Observe(cbLine("cb1", t0.Add(5*time.Minute), 12, 15))
-	m.Observe(cbLine("cb2", t0.Add(5*time.Minute), 8, 10))
+	observe(m, wbLine("wb1", t0.Add(1*time.Minute), 30))
+	observe(m, wbLine("wb2", t0.Add(1*time.Minute+2*time.Second), 20))
+	observe(m, cbLine("cb1", t0.Add(5*time.Minute), 12, 15))
+	observe(m, cbLine("cb2", t0.Add(5*time.Minute), 8, 10))
 	s := m.Snapshot(t0.Add(5 * time.Minute))
 	if !s.Leak.Valid {
 		t.Fatalf("leak invalid: %s", s.Leak.Reason)
@@ -71,10 +71,10 @@ func TestClusterBoundNeedsSimultaneousSamples(t *testing.T) {
 	warmUp(m, "cb1", "cb2")
 	// Sampled a minute apart: users may have moved between the bridges, so
 	// only the per-bridge bounds (30-25=5 and 0) are proven.
-	m.Observe(wbLine("wb1", t0.Add(1*time.Minute), 30))
-	m.Observe(wbLine("wb2", t0.Add(2*time.Minute), 20))
-	m.Observe(cbLine("cb1", t0.Add(5*time.Minute), 12, 15))
-	m.Observe(cbLine("cb2", t0.Add(5*time.Minute), 8, 10))
+	observe(m, wbLine("wb1", t0.Add(1*time.Minute), 30))
+	observe(m, wbLine("wb2", t0.Add(2*time.Minute), 20))
+	observe(m, cbLine("cb1", t0.Add(5*time.Minute), 12, 15))
+	observe(m, cbLine("cb2", t0.Add(5*time.Minute), 8, 10))
 	s := m.Snapshot(t0.Add(5 * time.Minute))
 	if !s.Leak.BoundKnown || s.Leak.LowerBound != 5 || s.Leak.Estimate != 30 {
 		t.Errorf("leak = %+v, want bound 5 from the per-bridge bounds, estimate 30", s.Leak)
@@ -83,14 +83,14 @@ func TestClusterBoundNeedsSimultaneousSamples(t *testing.T) {
 
 func TestStaleMakesEstimateUnknown(t *testing.T) {
 	m := mustModel(t, Options{})
-	m.Observe(wbLine("wb1", t0.Add(1*time.Minute), 30))
-	m.Observe(cbLine("cb1", t0.Add(5*time.Minute), 12, 15))
-	m.Observe(cbLine("cb2", t0.Add(5*time.Minute), 8, 10))
+	observe(m, wbLine("wb1", t0.Add(1*time.Minute), 30))
+	observe(m, cbLine("cb1", t0.Add(5*time.Minute), 12, 15))
+	observe(m, cbLine("cb2", t0.Add(5*time.Minute), 8, 10))
 	// wb1 keeps reporting, cb2 goes silent.
 	for i := 1; i <= 3; i++ {
 		at := t0.Add(time.Duration(5+5*i) * time.Minute)
-		m.Observe(wbLine("wb1", at.Add(-time.Minute), 31))
-		m.Observe(cbLine("cb1", at, 12, 15))
+		observe(m, wbLine("wb1", at.Add(-time.Minute), 31))
+		observe(m, cbLine("cb1", at, 12, 15))
 	}
 	now := t0.Add(20 * time.Minute) // cb2 last seen 15m ago > 11m
 	s := m.Snapshot(now)
@@ -111,8 +111,8 @@ func TestInventoryMissingComponent(t *testing.T) {
 		CallBridges: []Member{{Name: "cb-a", Hosts: []string{"cms1"}}},
 	})
 	// Combined server: cms1 is both a web bridge and a call bridge.
-	m.Observe(wbLine("cms1", t0.Add(time.Minute), 10))
-	m.Observe(cbLine("cms1", t0.Add(5*time.Minute), 3, 4))
+	observe(m, wbLine("cms1", t0.Add(time.Minute), 10))
+	observe(m, cbLine("cms1", t0.Add(5*time.Minute), 3, 4))
 	s := m.Snapshot(t0.Add(5 * time.Minute))
 	if s.Leak.Valid {
 		t.Fatal("wb-b never reported: estimate must be unknown")
@@ -131,15 +131,15 @@ func TestInventoryMissingComponent(t *testing.T) {
 
 func TestWarmUp(t *testing.T) {
 	m := mustModel(t, Options{})
-	m.Observe(wbLine("wb1", t0, 30))
-	m.Observe(cbLine("cb1", t0.Add(time.Minute), 1, 1))
+	observe(m, wbLine("wb1", t0, 30))
+	observe(m, cbLine("cb1", t0.Add(time.Minute), 1, 1))
 	// cb2 reports at its own phase, four minutes later: before that, the
 	// sums would leave its sessions out.
 	if s := m.Snapshot(t0.Add(4 * time.Minute)); s.Leak.Valid {
 		t.Fatalf("valid before a whole report period passed: %+v", s.Leak)
 	}
-	m.Observe(wbLine("wb1", t0.Add(5*time.Minute), 30))
-	m.Observe(cbLine("cb2", t0.Add(5*time.Minute), 9, 9))
+	observe(m, wbLine("wb1", t0.Add(5*time.Minute), 30))
+	observe(m, cbLine("cb2", t0.Add(5*time.Minute), 9, 9))
 	if s := m.Snapshot(t0.Add(5*time.Minute + 5*time.Second)); !s.Leak.Valid || s.Leak.Estimate != 20 {
 		t.Fatalf("after warm-up: %+v", s.Leak)
 	}
@@ -148,7 +148,7 @@ func TestWarmUp(t *testing.T) {
 func TestDiscoveryCap(t *testing.T) {
 	m := mustModel(t, Options{MaxDiscovered: 3})
 	for i := 0; i < 10; i++ {
-		m.Observe(wbLine(fmt.Sprintf("h%d", i), t0, 1))
+		observe(m, wbLine(fmt.Sprintf("h%d", i), t0, 1))
 	}
 	s := m.Snapshot(t0)
 	if len(s.WebBridges) != 3 || s.Dropped != 7 {
@@ -160,9 +160,9 @@ func TestSampleOutsidePeriodIsNotProven(t *testing.T) {
 	m := mustModel(t, Options{})
 	// WB sample taken after the last CB report: no period covers it yet, so
 	// a burst of real users after the report could explain it.
-	m.Observe(cbLine("cb1", t0.Add(-5*time.Minute), 0, 0))
-	m.Observe(cbLine("cb1", t0, 0, 0))
-	m.Observe(wbLine("wb1", t0.Add(2*time.Minute), 40))
+	observe(m, cbLine("cb1", t0.Add(-5*time.Minute), 0, 0))
+	observe(m, cbLine("cb1", t0, 0, 0))
+	observe(m, wbLine("wb1", t0.Add(2*time.Minute), 40))
 	s := m.Snapshot(t0.Add(2 * time.Minute))
 	wb, _ := s.WebBridge("wb1")
 	if wb.LeakKnown {
@@ -171,7 +171,7 @@ func TestSampleOutsidePeriodIsNotProven(t *testing.T) {
 	if !s.Leak.Valid || s.Leak.Estimate != 40 || s.Leak.BoundKnown {
 		t.Errorf("leak = %+v, want valid estimate 40 and bound unknown", s.Leak)
 	}
-	m.Observe(cbLine("cb1", t0.Add(5*time.Minute), 1, 3))
+	observe(m, cbLine("cb1", t0.Add(5*time.Minute), 1, 3))
 	s = m.Snapshot(t0.Add(5 * time.Minute))
 	wb, _ = s.WebBridge("wb1")
 	if !wb.LeakKnown || wb.LeakLowerBound != 37 || !wb.LeakAt.Equal(t0.Add(2*time.Minute)) {
@@ -182,9 +182,9 @@ func TestSampleOutsidePeriodIsNotProven(t *testing.T) {
 func TestRestartCapsProvenLeak(t *testing.T) {
 	m := mustModel(t, Options{})
 	warmUp(m, "cb1")
-	m.Observe(wbLine("wb1", t0.Add(time.Minute), 80))
-	m.Observe(cbLine("cb1", t0.Add(5*time.Minute), 2, 2))
-	m.Observe(wbLine("wb1", t0.Add(6*time.Minute), 1)) // restarted
+	observe(m, wbLine("wb1", t0.Add(time.Minute), 80))
+	observe(m, cbLine("cb1", t0.Add(5*time.Minute), 2, 2))
+	observe(m, wbLine("wb1", t0.Add(6*time.Minute), 1)) // restarted
 	s := m.Snapshot(t0.Add(6 * time.Minute))
 	wb, _ := s.WebBridge("wb1")
 	if wb.LeakLowerBound != 1 {
@@ -194,8 +194,8 @@ func TestRestartCapsProvenLeak(t *testing.T) {
 
 func TestClockSkewMargin(t *testing.T) {
 	m := mustModel(t, Options{ClockSkew: 10 * time.Second})
-	m.Observe(wbLine("wb1", t0.Add(-5*time.Second), 40)) // within skew of the report time
-	m.Observe(cbLine("cb1", t0, 0, 0))
+	observe(m, wbLine("wb1", t0.Add(-5*time.Second), 40)) // within skew of the report time
+	observe(m, cbLine("cb1", t0, 0, 0))
 	s := m.Snapshot(t0)
 	if wb, _ := s.WebBridge("wb1"); wb.LeakKnown {
 		t.Errorf("a sample within the skew margin of the period end must not count: %+v", wb)
@@ -245,12 +245,12 @@ func TestLowerBoundNeverExceedsTruth(t *testing.T) {
 			}
 			for w := range genuine {
 				if rng.Intn(3) > 0 {
-					m.Observe(wbLine(fmt.Sprintf("wb%d", w), now, genuine[w]+leaked[w]))
+					observe(m, wbLine(fmt.Sprintf("wb%d", w), now, genuine[w]+leaked[w]))
 				}
 			}
 			for c := range cur {
 				if since := now.Sub(t0.Add(offsets[c])); since >= 0 && since%(5*time.Minute) < time.Minute {
-					m.Observe(cbLine(fmt.Sprintf("cb%d", c), now, cur[c], peak[c]))
+					observe(m, cbLine(fmt.Sprintf("cb%d", c), now, cur[c], peak[c]))
 					peak[c] = cur[c]
 				}
 			}
@@ -278,22 +278,25 @@ func TestRestartForgetsEarlierSamples(t *testing.T) {
 		t.Run(how, func(t *testing.T) {
 			m := mustModel(t, Options{})
 			warmUp(m, "cb1")
-			m.Observe(wbLine("wb1", t0.Add(time.Minute), 80))
-			m.Observe(wbLine("wb2", t0.Add(time.Minute), 10))
-			m.Observe(cbLine("cb1", t0.Add(5*time.Minute), 2, 2))
+			observe(m, wbLine("wb1", t0.Add(time.Minute), 80))
+			observe(m, wbLine("wb2", t0.Add(time.Minute), 10))
+			observe(m, cbLine("cb1", t0.Add(5*time.Minute), 2, 2))
 			s := m.Snapshot(t0.Add(5 * time.Minute))
 			if wb, _ := s.WebBridge("wb1"); wb.LeakLowerBound != 78 || s.Leak.LowerBound != 88 {
 				t.Fatalf("before the restart: wb1 %d, cluster %d", wb.LeakLowerBound, s.Leak.LowerBound)
 			}
-			after := &logline.Line{Kind: logline.WebBridgeStats, Host: []byte("wb1"), Time: t0.Add(6 * time.Minute),
+			// Sample times are the bridge's clock, which may run up to
+			// FutureTolerance (2m) ahead of the restart's: only a sample
+			// stamped later than that proves anything after it.
+			after := &logline.Line{Kind: logline.WebBridgeStats, Host: []byte("wb1"), Time: t0.Add(8 * time.Minute),
 				WebBridge: logline.WebBridge{Active: 20, Connections: 100, Disconnections: 50}}
 			if how == "MarkRestart" {
 				m.MarkRestart("wb1", t0.Add(5*time.Minute+30*time.Second))
 			} else {
 				after.WebBridge.Connections, after.WebBridge.Disconnections = 3, 0
 			}
-			m.Observe(after) // 20 genuine users came back
-			s = m.Snapshot(t0.Add(6 * time.Minute))
+			observe(m, after) // 20 genuine users came back
+			s = m.Snapshot(t0.Add(8 * time.Minute))
 			wb, _ := s.WebBridge("wb1")
 			if wb.LeakKnown || wb.LeakLowerBound != 0 {
 				t.Errorf("right after the restart wb1 = %+v, want unknown", wb)
@@ -301,8 +304,8 @@ func TestRestartForgetsEarlierSamples(t *testing.T) {
 			if s.Leak.LowerBound > 8 {
 				t.Errorf("cluster bound %d still counts wb1's leak from before its restart", s.Leak.LowerBound)
 			}
-			m.Observe(wbLine("wb2", t0.Add(6*time.Minute), 10))
-			m.Observe(cbLine("cb1", t0.Add(10*time.Minute), 25, 30))
+			observe(m, wbLine("wb2", t0.Add(8*time.Minute), 10))
+			observe(m, cbLine("cb1", t0.Add(10*time.Minute), 25, 30))
 			s = m.Snapshot(t0.Add(10 * time.Minute))
 			if wb, _ := s.WebBridge("wb1"); !wb.LeakKnown || wb.LeakLowerBound != 0 {
 				t.Errorf("after a covering report wb1 = %+v, want proven 0", wb)
@@ -318,9 +321,9 @@ func TestRestartForgetsEarlierSamples(t *testing.T) {
 func TestIrregularReportsDoNotOverCreditAPeak(t *testing.T) {
 	m := mustModel(t, Options{})
 	warmUp(m, "cb1")
-	m.Observe(cbLine("cb1", t0.Add(5*time.Minute), 25, 30))
-	m.Observe(wbLine("wb1", t0.Add(4*time.Minute), 40)) // inside the 10:05 report's period
-	m.Observe(cbLine("cb1", t0.Add(7*time.Minute), 1, 2))
+	observe(m, cbLine("cb1", t0.Add(5*time.Minute), 25, 30))
+	observe(m, wbLine("wb1", t0.Add(4*time.Minute), 40)) // inside the 10:05 report's period
+	observe(m, cbLine("cb1", t0.Add(7*time.Minute), 1, 2))
 	s := m.Snapshot(t0.Add(7 * time.Minute))
 	wb1, _ := s.WebBridge("wb1")
 	// The 10:07 report covers 10:05-10:07 only: the sample at 10:04 is
@@ -338,11 +341,14 @@ func TestIrregularReportsDoNotOverCreditAPeak(t *testing.T) {
 func TestLoadCountsTheLatestPeak(t *testing.T) {
 	m := mustModel(t, Options{})
 	warmUp(m, "cb1", "cb2")
-	m.Observe(wbLine("wb1", t0.Add(4*time.Minute), 40))
-	m.Observe(cbLine("cb1", t0.Add(5*time.Minute), 2, 9))
-	m.Observe(cbLine("cb2", t0.Add(5*time.Minute), 3, 1)) // current above peak: odd, but counted
+	observe(m, wbLine("wb1", t0.Add(4*time.Minute), 40))
+	observe(m, cbLine("cb1", t0.Add(5*time.Minute), 2, 9))
+	observe(m, cbLine("cb2", t0.Add(5*time.Minute), 3, 1)) // current above peak: odd, but counted
 	s := m.Snapshot(t0.Add(5 * time.Minute))
 	if got := s.Leak.Load(); got != 12 {
 		t.Errorf("load = %d, want 12 (max(2,9) + max(3,1))", got)
 	}
 }
+
+// observe gives l to m as arriving at its own time, as a replay does.
+func observe(m *Model, l *logline.Line) Outcome { return m.Observe(l, l.Time) }

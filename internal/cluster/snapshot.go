@@ -15,6 +15,11 @@ type Snapshot struct {
 	Leak        Leak
 	// Dropped counts stats lines from hosts past the discovery cap.
 	Dropped uint64
+	// Clocks lists the sending hosts' apparent clock offsets, by host.
+	Clocks []HostClock
+	// FutureTolerance is the model's: how far a sample's own time may be
+	// ahead of leakwatch's clock (see SampledAfter).
+	FutureTolerance time.Duration
 }
 
 // WebBridge is one Web Bridge's latest state.

@@ -95,6 +95,8 @@ type Model struct {
 	ClockSkew     time.Duration `mapstructure:"clock_skew"`
 	MaxDiscovered int           `mapstructure:"max_discovered"`
 	SessionLimit  int64         `mapstructure:"session_limit"`
+	// FutureTolerance is how far a sample's own time may be ahead of its arrival.
+	FutureTolerance time.Duration `mapstructure:"future_tolerance"`
 }
 
 // Inventory names the cluster's components.
@@ -193,6 +195,7 @@ var defaults = map[string]any{
 	"model.clock_skew":                         "5s",
 	"model.max_discovered":                     64,
 	"model.session_limit":                      149,
+	"model.future_tolerance":                   "2m",
 	"inventory.webbridges":                     []any{},
 	"inventory.callbridges":                    []any{},
 	"policy.mode":                              "observe",

@@ -39,11 +39,12 @@ func (cfg *Config) Location() *time.Location {
 // ModelOptions returns the cluster model's options.
 func (cfg *Config) ModelOptions() cluster.Options {
 	o := cluster.Options{
-		StaleAfter:    cfg.Model.StaleAfter,
-		PeakWindow:    cfg.Model.PeakWindow,
-		ClockSkew:     cfg.Model.ClockSkew,
-		MaxDiscovered: cfg.Model.MaxDiscovered,
-		DefaultLimit:  cfg.Model.SessionLimit,
+		StaleAfter:      cfg.Model.StaleAfter,
+		PeakWindow:      cfg.Model.PeakWindow,
+		ClockSkew:       cfg.Model.ClockSkew,
+		MaxDiscovered:   cfg.Model.MaxDiscovered,
+		DefaultLimit:    cfg.Model.SessionLimit,
+		FutureTolerance: cfg.Model.FutureTolerance,
 	}
 	if o.ClockSkew == 0 {
 		o.ClockSkew = -1 // an explicit 0s means no margin

@@ -107,6 +107,9 @@ func (cfg *Config) validate() Errors {
 	}
 	c.atLeast("model.max_discovered", int64(m.MaxDiscovered), 1)
 	c.atLeast("model.session_limit", m.SessionLimit, 1)
+	if m.FutureTolerance < time.Second || m.FutureTolerance > time.Hour {
+		c.fail("model.future_tolerance", "must be between 1s and 1h (how far a sender's clock may run ahead), got %s", m.FutureTolerance)
+	}
 
 	cfg.validateInventory(&c)
 

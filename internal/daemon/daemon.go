@@ -118,6 +118,7 @@ func newDaemon(opts Options) (*Daemon, error) {
 	d := &Daemon{opts: opts, log: opts.Logger, now: opts.Now, started: opts.Now(), wake: make(chan struct{}, 1)}
 	d.cfg.Store(cfg)
 	d.loadedAt.Store(d.started.UnixNano())
+	d.counts.hostLog = newRateLimiter(time.Minute, 256)
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("state_dir: %w", err)
 	}

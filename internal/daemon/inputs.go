@@ -26,6 +26,8 @@ type counters struct {
 	cbMalformed    atomic.Uint64
 	malformedLogAt atomic.Int64 // unix nanos of the last malformed-line log
 	droppedLogAt   atomic.Int64 // unix nanos of the last discovery-cap log
+	// hostLog limits the per-host warnings (future-stamped samples).
+	hostLog *rateLimiter
 }
 
 func (c *counters) addLine(source string) {
@@ -106,7 +108,16 @@ func (f *feeder) feed(data []byte, name string) {
 	if f.hostAllowed != nil && !f.hostAllowed(f.src, l.Host) {
 		return
 	}
-	switch f.model.Observe(l) {
+	arrived := f.nowFunc()
+	switch f.model.Observe(l, arrived) {
+	case cluster.RejectedFuture:
+		// At most one log line a minute per host; the counter and the
+		// clock offset gauge have the rest.
+		if f.counts.hostLog.allow("future/"+string(l.Host), arrived) {
+			f.logger.Warn("stats line rejected: stamped ahead of its arrival by more than model.future_tolerance (a wrong clock on the sender, or a forged line)",
+				"source", f.source, "from", name, "host", string(l.Host), "stamped", l.Time, "arrived", arrived,
+				"ahead", l.Time.Sub(arrived).Round(time.Second), "tolerance", f.model.Options().FutureTolerance)
+		}
 	case cluster.Applied:
 		if f.notify != nil {
 			f.notify()

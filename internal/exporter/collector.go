@@ -135,6 +135,10 @@ func (e emitter) health(st status.State) {
 		}
 	}
 	e.emit(dropped, float64(st.Cluster.Dropped))
+	for _, h := range st.Cluster.Clocks {
+		e.emit(hostOffset, h.Offset.Seconds(), h.Host)
+		e.emit(futureRejected, float64(h.FutureRejected), h.Host)
+	}
 	e.emit(auditErrors, float64(st.Policy.AuditErrors))
 	e.emit(ready, boolValue(st.Ready))
 	if !st.ConfigLoaded.IsZero() {

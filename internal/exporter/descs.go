@@ -95,6 +95,12 @@ var (
 		"sender")
 	dropped = counter("leakwatch_discovery_dropped_lines_total",
 		"Statistics lines dropped because they came from hosts beyond the discovery cap; such hosts are not monitored. Raise the cap or list the bridges in the inventory.")
+	hostOffset = gauge("cms_host_clock_offset_seconds",
+		"Apparent clock offset of a sending host, in seconds: its latest stats line's own timestamp minus when leakwatch received it. Positive means the host's clock runs ahead. It includes the delivery delay (slightly negative for a well-set clock) and is very negative while leakwatch reads a file's backlog. A stats line more than model.future_tolerance ahead is rejected.",
+		"host")
+	futureRejected = counter("leakwatch_future_stamped_lines_total",
+		"Statistics lines rejected because their own timestamp was more than model.future_tolerance ahead of their arrival (a wrong clock on the sender, or a forged line), by sending host. Such a line never changes a bridge's state.",
+		"host")
 	auditErrors = counter("leakwatch_audit_write_errors_total",
 		"Audit log entries that could not be written (disk full, permissions). Decisions and restarts are then missing from the audit trail.")
 	ready = gauge("leakwatch_ready",
@@ -103,7 +109,7 @@ var (
 		"Unix time in seconds when the configuration in force was loaded (at start or on the last successful reload).")
 
 	restarts = counter("leakwatch_restarts_total",
-		"Web Bridge restarts by leakwatch since this process started, by result: ok (the command returned without error), failed (the command could not be sent or failed), interrupted (leakwatch stopped mid-restart; whether it ran is unknown).",
+		"Web Bridge restarts by leakwatch since this process started, by result: ok (the command returned without error), failed (the command was sent and failed, or may have been), interrupted (leakwatch stopped mid-restart; whether it ran is unknown), not_sent (the MMP was never reached: connection, host key or authentication failed; spends no max_per_day).",
 		"webbridge", "result")
 	lastRestart = gauge("leakwatch_last_restart_timestamp_seconds",
 		"Unix time in seconds when the Web Bridge's latest recorded restart started (one in progress included). Absent if the restart record has none.",
@@ -128,5 +134,6 @@ var all = []metric{
 	cbCMA, cbCMAPeak, cbLegs, cbLegsPeak, cbLastReport,
 	clEstimate, clBound, clValid,
 	lines, statsLines, malformed, inputUp, inputErrors, syslogSenders, dropped, auditErrors, ready, configLoaded,
+	hostOffset, futureRejected,
 	restarts, lastRestart, blocked, breaker, inFlight, mode,
 }

@@ -152,7 +152,7 @@ func (e *Engine) qualifies(snap cluster.Snapshot, wb cluster.WebBridge, led ledg
 		return false
 	}
 	last, ok := led.LastRestart(wb.Name)
-	return !ok || wb.LeakAt.After(last.End())
+	return !ok || snap.SampledAfter(wb.LeakAt, last.End())
 }
 
 func dataValid(snap cluster.Snapshot, now time.Time) bool {
@@ -201,7 +201,7 @@ func (e *Engine) decide(snap cluster.Snapshot, wb cluster.WebBridge, led ledger.
 	}
 	if rec, ok := led.Recovering(wb.Name); ok {
 		switch {
-		case e.recovered(wb, rec.Restart):
+		case e.recovered(snap, wb, rec.Restart):
 			d.Recovered = true
 		case !now.Before(rec.Restart.Add(cfg.RecoverTimeout)):
 			d.Trip = TripNotRecovered
@@ -229,7 +229,7 @@ func (e *Engine) decide(snap cluster.Snapshot, wb cluster.WebBridge, led ledger.
 	if !wb.LeakKnown {
 		return block(ReasonLeakUnknown, "leak not proven: no sample covered by every Call Bridge's report period")
 	}
-	if hasLast && !wb.LeakAt.After(last.End()) {
+	if hasLast && !snap.SampledAfter(wb.LeakAt, last.End()) {
 		return block(ReasonLeakUnknown, "no proven sample since the restart at %s", stamp(last.End(), loc))
 	}
 	rule := e.need(wb, now) // the plan in force: threshold or forecast
@@ -282,16 +282,18 @@ func emergencyWords(emergency bool) string {
 	return ""
 }
 
-// recovered reports whether a sample newer than the restart shows the leak
-// gone: sessions below threshold, or a proven bound below threshold.
-func (e *Engine) recovered(wb cluster.WebBridge, restart time.Time) bool {
-	if !wb.Seen || !wb.LastSeen.After(restart) {
+// recovered reports whether a sample taken after the restart shows the leak
+// gone: sessions below threshold, or a proven bound below threshold. Sample
+// times are the bridge's clock and the restart is leakwatch's: the snapshot
+// says when one is provably after the other.
+func (e *Engine) recovered(snap cluster.Snapshot, wb cluster.WebBridge, restart time.Time) bool {
+	if !wb.Seen || !snap.SampledAfter(wb.LastSeen, restart) {
 		return false
 	}
 	if wb.Sessions < e.cfg.Threshold {
 		return true
 	}
-	return wb.LeakKnown && wb.LeakAt.After(restart) && wb.LeakLowerBound < e.cfg.Threshold
+	return wb.LeakKnown && snap.SampledAfter(wb.LeakAt, restart) && wb.LeakLowerBound < e.cfg.Threshold
 }
 
 // choose keeps one restart among the decisions: emergencies first, then the

@@ -391,3 +391,26 @@ func TestLoadGuardCountsTheLatestPeak(t *testing.T) {
 		t.Errorf("forced restart refused: %s (%s); --force lifts the load guard", fd.Reason, fd.Detail)
 	}
 }
+
+// TestRecoveryNeedsASampleProvablyAfterTheRestart: the restart is on
+// leakwatch's clock, the sample on the bridge's, which may run up to the
+// model's FutureTolerance ahead. A sample stamped one minute after the
+// restart may have been taken before it and shows nothing about recovery.
+func TestRecoveryNeedsASampleProvablyAfterTheRestart(t *testing.T) {
+	e := NewEngine(testConfig(t))
+	led := ledger.NewMemory()
+	restart := testNow.Add(-5 * time.Minute)
+	addRestart(t, led, "wb1", restart, ledger.ResultOK, false)
+	end := restart.Add(5 * time.Second)
+	snap := testSnapshot(testNow)
+	snap.FutureTolerance = 2 * time.Minute
+	wb := &snap.WebBridges[0]
+	wb.Sessions, wb.LastSeen, wb.LeakKnown = 3, end.Add(time.Minute), false
+	if d := e.Evaluate(snap, led, testNow)[0]; d.Recovered || d.Reason != ReasonRecovering {
+		t.Errorf("sample 1m after the restart: recovered %v, reason %s; want still recovering", d.Recovered, d.Reason)
+	}
+	wb.LastSeen = end.Add(3 * time.Minute)
+	if d := e.Evaluate(snap, led, testNow)[0]; !d.Recovered {
+		t.Errorf("sample 3m after the restart: reason %s (%s); want recovered", d.Reason, d.Detail)
+	}
+}

@@ -38,6 +38,9 @@ type Counts struct {
 	TooLong uint64 `json:"too_long"`
 	// Dropped counts samples from hosts past the discovery cap.
 	Dropped uint64 `json:"dropped_over_cap"`
+	// FutureRejected counts samples stamped more than the model's
+	// FutureTolerance ahead of the stream that nothing later confirmed.
+	FutureRejected uint64 `json:"future_rejected"`
 }
 
 // Replayer feeds lines to a model. It is not safe for concurrent use.
@@ -48,6 +51,7 @@ type Replayer struct {
 	counts Counts
 	buf    []byte
 	line   logline.Line
+	clock  streamClock
 
 	// OnSample, if set, is called after every stats sample the model
 	// applied, with the sample's line and the replay's "now".
@@ -58,7 +62,8 @@ type Replayer struct {
 // one; latest is a time no line precedes by more than a day (the first
 // file's modification time), from which years are inferred.
 func New(m *cluster.Model, loc *time.Location, ref time.Time) *Replayer {
-	return &Replayer{model: m, parser: logline.NewParserUntil(loc, ref), buf: make([]byte, bufSize)}
+	return &Replayer{model: m, parser: logline.NewParserUntil(loc, ref), buf: make([]byte, bufSize),
+		clock: streamClock{tolerance: m.Options().FutureTolerance, period: m.Options().PeakWindow}}
 }
 
 // Now is the newest log time seen so far.
@@ -127,6 +132,7 @@ func (r *Replayer) Reader(rd io.Reader) error {
 		rest := data[end:]
 		switch {
 		case done:
+			defer r.settle()
 			if !errors.Is(err, io.EOF) {
 				// Damage, such as a truncated gzip stream: the incomplete
 				// last line was cut by it ("d:3170" read as "d:31") and is
@@ -176,7 +182,7 @@ func (r *Replayer) scan(chunk []byte, markers [][]byte) {
 	for i, m := range markers {
 		next[i] = indexFrom(chunk, m, 0)
 	}
-	pos := 0
+	pos := -1
 	for {
 		at := -1
 		for i := range markers {
@@ -200,6 +206,9 @@ func (r *Replayer) scan(chunk []byte, markers [][]byte) {
 			}
 		}
 	}
+	if pos == len(chunk) {
+		return // the last line was a stats line, already timed
+	}
 	// Advance "now" on the chunk's last line, stats or not, so that a
 	// component that went silent shows as stale at the end of a file.
 	last := chunk[:len(chunk)-1]
@@ -207,8 +216,8 @@ func (r *Replayer) scan(chunk []byte, markers [][]byte) {
 		last = chunk
 	}
 	last = last[bytes.LastIndexByte(last, '\n')+1:]
-	if t, ok := r.parser.Timestamp(last); ok && t.After(r.now) {
-		r.now = t
+	if t, ok := r.parser.Timestamp(last); ok {
+		r.tick(t)
 	}
 }
 
@@ -237,15 +246,19 @@ func (r *Replayer) parse(b []byte) {
 	default:
 		return
 	}
-	if l.Time.After(r.now) {
-		r.now = l.Time
-	}
-	switch r.model.Observe(l) {
+	r.sample(l)
+}
+
+// apply gives l to the model as arriving at the replay's "now".
+func (r *Replayer) apply(l *logline.Line) {
+	switch r.model.Observe(l, r.now) {
 	case cluster.Applied:
 		if r.OnSample != nil {
 			r.OnSample(l, r.now)
 		}
 	case cluster.DroppedCap:
 		r.counts.Dropped++
+	case cluster.RejectedFuture:
+		r.counts.FutureRejected++
 	}
 }

@@ -158,6 +158,7 @@ model:
   peak_window: 5s
   stale_after: 20s
   clock_skew: 1s
+  future_tolerance: 1s
 inventory:
   webbridges:
 %spolicy:

@@ -200,6 +200,7 @@ model:
   peak_window: 10s
   stale_after: 30s
   clock_skew: 0s
+  future_tolerance: 1s
 inventory:
   webbridges:
     - name: %s
