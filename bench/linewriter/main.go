@@ -18,8 +18,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -31,10 +29,11 @@ import (
 	"os"
 	"os/signal"
 	"slices"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/leakwatch/leakwatch/internal/promtext"
 )
 
 type options struct {
@@ -242,8 +241,7 @@ type probeResults struct {
 func probe(ctx context.Context, out *file, o options, logger *slog.Logger) (probeResults, error) {
 	var r probeResults
 	client := &http.Client{Timeout: 5 * time.Second}
-	prefix := []byte(o.probeMetric + "{")
-	label := []byte(o.probeLabel)
+	series := o.probeMetric + "{" + o.probeLabel + "}"
 	rnd := rand.New(rand.NewPCG(3, 4))
 	var line []byte
 	for i := 1; ; i++ {
@@ -256,7 +254,8 @@ func probe(ctx context.Context, out *file, o options, logger *slog.Logger) (prob
 		}
 		for {
 			s := time.Now()
-			v, ok, err := scrape(ctx, client, o.probeURL, prefix, label)
+			body, err := promtext.Fetch(ctx, client, o.probeURL)
+			v, ok := promtext.Value(body, series)
 			e := time.Now()
 			if ctx.Err() != nil {
 				return r, nil // the run ended mid-probe: not a sample
@@ -281,48 +280,6 @@ func probe(ctx context.Context, out *file, o options, logger *slog.Logger) (prob
 		case <-time.After(time.Duration(50+rnd.IntN(251)) * time.Millisecond):
 		}
 	}
-}
-
-// scrape fetches url and returns the value of the first series whose line
-// starts with prefix and holds label.
-func scrape(ctx context.Context, c *http.Client, url string, prefix, label []byte) (float64, bool, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return 0, false, fmt.Errorf("scraping %s: %w", url, err)
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, false, fmt.Errorf("scraping %s: %w", url, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, false, fmt.Errorf("scraping %s: status %s", url, resp.Status)
-	}
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, false, fmt.Errorf("reading %s: %w", url, err)
-	}
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	for sc.Scan() {
-		l := sc.Bytes()
-		if !bytes.HasPrefix(l, prefix) {
-			continue
-		}
-		end := bytes.IndexByte(l, '}')
-		if end < 0 || !bytes.Contains(l[:end], label) {
-			continue
-		}
-		f := bytes.Fields(l[end+1:])
-		if len(f) == 0 {
-			continue
-		}
-		v, err := strconv.ParseFloat(string(f[0]), 64)
-		if err != nil {
-			return 0, false, fmt.Errorf("%s: value %q: %w", l[:end+1], f[0], err)
-		}
-		return v, true, nil
-	}
-	return 0, false, nil
 }
 
 // pct returns the q-quantile (nearest rank) of durations.

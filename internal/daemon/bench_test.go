@@ -1,11 +1,8 @@
 package daemon
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -13,13 +10,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/leakwatch/leakwatch/internal/actuator"
 	"github.com/leakwatch/leakwatch/internal/config"
+	"github.com/leakwatch/leakwatch/internal/promtext"
 )
 
 // failRestarter fails the benchmark if the daemon ever tries a restart:
@@ -33,35 +30,6 @@ func (r failRestarter) Restart(context.Context, string) (string, error) {
 
 // sessionsSeries is the series the latency benchmark watches.
 const sessionsSeries = `cms_webbridge_sessions{webbridge="x"}`
-
-// scrapeValue fetches url and returns the value of series, or ok=false
-// when the body does not hold it.
-func scrapeValue(c *http.Client, url, series string) (v float64, ok bool, err error) {
-	resp, err := c.Get(url)
-	if err != nil {
-		return 0, false, fmt.Errorf("scraping %s: %w", url, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, false, fmt.Errorf("scraping %s: status %s", url, resp.Status)
-	}
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, false, fmt.Errorf("reading %s: %w", url, err)
-	}
-	prefix := []byte(series + " ")
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	for sc.Scan() {
-		if rest, found := bytes.CutPrefix(sc.Bytes(), prefix); found {
-			v, err := strconv.ParseFloat(string(rest), 64)
-			if err != nil {
-				return 0, false, fmt.Errorf("%s: value %q: %w", series, rest, err)
-			}
-			return v, true, nil
-		}
-	}
-	return 0, false, nil
-}
 
 // percentile returns the q-quantile (nearest rank) of sorted durations.
 func percentile(sorted []time.Duration, q float64) time.Duration {
@@ -178,7 +146,8 @@ func BenchmarkAppendToMetricsLatency(b *testing.B) {
 		limit := t0.Add(10 * time.Second)
 		for {
 			s := time.Now()
-			v, ok, err := scrapeValue(bd.client, url, sessionsSeries)
+			body, err := promtext.Fetch(context.Background(), bd.client, url)
+			v, ok := promtext.Value(body, sessionsSeries)
 			e := time.Now()
 			if err != nil {
 				b.Fatal(err)

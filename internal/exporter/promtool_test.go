@@ -5,26 +5,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"testing"
 
+	"github.com/leakwatch/leakwatch/internal/integration/harness"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
-
-// requireProgram returns the path of name, skipping the test when it is
-// missing, or failing it when CI is set (CI must run every test).
-func requireProgram(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is required in CI: %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
-	}
-	return path
-}
 
 // scrape serves the registry over HTTP as Prometheus would scrape it and
 // returns the body.
@@ -50,7 +36,7 @@ func scrape(t *testing.T, h http.Handler) []byte {
 // TestPromtoolCheckMetrics lints a full scrape with promtool check metrics:
 // no error and no warning (names, units, _total suffixes, help texts).
 func TestPromtoolCheckMetrics(t *testing.T) {
-	promtool := requireProgram(t, "promtool")
+	promtool := harness.Need(t, "promtool")
 	reg := NewRegistry(fixture)
 	body := scrape(t, promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.HTTPErrorOnError}))
 

@@ -1,237 +1,57 @@
 package mmp
 
-// Tests against a real OpenSSH sshd standing in for the MMP. Each test
-// starts its own sshd on 127.0.0.1 with its own host keys, authorized
-// keys and a ForceCommand script that records $SSH_ORIGINAL_COMMAND and
-// behaves as selected by a mode file (ok, failure, exit3, hang). Password
-// and keyboard-interactive authentication would need a real account
-// password, so they are covered in-process against mmptest; here the
-// current user (root in CI containers) logs in by key.
+// Tests against a real OpenSSH sshd standing in for the MMP, started by the
+// integration harness with its stand-in script (see harness.StartMMP).
+// Password and keyboard-interactive authentication would need a real
+// account password, so they are covered in-process against mmptest; here
+// the current user (root in CI containers) logs in by key.
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/rsa"
-	"encoding/pem"
 	"errors"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"os/user"
-	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/leakwatch/leakwatch/internal/integration/harness"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 )
 
-const sshdPath = "/usr/sbin/sshd"
-
-// mmpScript stands in for the MMP behind ForceCommand. The hang mode
-// polls for a release file, which the test's cleanup creates, or for its
-// directory to vanish, so that no process outlives the test (sshd's
-// session children run in their own session and a signal to sshd does
-// not reach them).
-const mmpScript = `#!/bin/sh
-dir='%s'
-printf '%%s\n' "$SSH_ORIGINAL_COMMAND" >> "$dir/commands.log"
-case "$(cat "$dir/mode" 2>/dev/null)" in
-failure) echo "FAILURE: webbridge is not configured"; exit 0 ;;
-exit3) echo "partial output"; echo "error detail" >&2; exit 3 ;;
-hang)
-	i=0
-	while [ -d "$dir" ] && [ ! -e "$dir/release" ] && [ "$i" -lt 300 ]; do sleep 0.1; i=$((i+1)); done
-	exit 0 ;;
-*) echo "Restarting webbridge..."; echo "SUCCESS: webbridge restarted" ;;
-esac
-`
-
-// sshdRSAKey is generated once per test binary: RSA key generation takes
-// seconds on a loaded machine.
-var sshdRSAKey = sync.OnceValues(func() (*rsa.PrivateKey, error) {
-	return rsa.GenerateKey(rand.Reader, 2048)
-})
-
+// sshdServer is the stand-in MMP as these tests address it.
 type sshdServer struct {
-	dir       string
-	addr      string
-	hostKeys  []ssh.PublicKey // ed25519 first, then RSA
-	clientKey string          // private key file authorized for the user
-	user      string
-	stderr    *syncBuffer
-	cmd       *exec.Cmd
-	exited    chan error
-	stopped   bool
+	*harness.MMP
+	addr     string
+	hostKeys []ssh.PublicKey // ed25519 first, then RSA
 }
 
-// startSSHD starts sshd or skips the test when sshd is missing (fails
-// instead when $CI is set).
+// startSSHD starts sshd with an ed25519 and an RSA host key, or skips the
+// test when sshd is missing (fails instead when $CI is set).
 func startSSHD(t *testing.T) *sshdServer {
 	t.Helper()
-	if _, err := os.Stat(sshdPath); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("sshd required in CI: %v", err)
-		}
-		t.Skipf("sshd not installed: %v", err)
-	}
-	u, err := user.Current()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if os.Geteuid() == 0 {
-		// sshd running as root insists on its privilege separation
-		// directory, which the init script or systemd normally creates.
-		if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
-			t.Fatalf("creating /run/sshd: %v", err)
-		}
-	}
-
-	s := &sshdServer{dir: t.TempDir(), user: u.Username, stderr: &syncBuffer{}, exited: make(chan error, 1)}
-	path := func(name string) string { return filepath.Join(s.dir, name) }
-	write := func(name, content string, perm os.FileMode) {
-		if err := os.WriteFile(path(name), []byte(content), perm); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	_, edPriv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rsaPriv, err := sshdRSAKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, priv := range map[string]any{"host_ed25519": edPriv, "host_rsa": rsaPriv} {
-		block, err := ssh.MarshalPrivateKey(priv, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		write(name, string(pem.EncodeToMemory(block)), 0o600)
-	}
-	for _, priv := range []any{edPriv, rsaPriv} {
-		signer, err := ssh.NewSignerFromKey(priv)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.hostKeys = append(s.hostKeys, signer.PublicKey())
-	}
-
-	clientSigner, clientPriv := newKey(t)
-	s.clientKey = writePrivateKey(t, clientPriv, "")
-	write("authorized_keys", string(ssh.MarshalAuthorizedKey(clientSigner.PublicKey())), 0o600)
-	write("mmp.sh", fmt.Sprintf(mmpScript, s.dir), 0o755)
-	s.setMode(t, "ok")
-
-	s.addr = freePort(t)
-	write("sshd_config", strings.Join([]string{
-		"ListenAddress " + s.addr,
-		"HostKey " + path("host_ed25519"),
-		"HostKey " + path("host_rsa"),
-		"PidFile " + path("sshd.pid"),
-		"AuthorizedKeysFile " + path("authorized_keys"),
-		"StrictModes no",
-		"UsePAM no",
-		"PubkeyAuthentication yes",
-		"PasswordAuthentication no",
-		"KbdInteractiveAuthentication no",
-		"PermitRootLogin prohibit-password",
-		"AllowUsers " + s.user,
-		"ForceCommand " + path("mmp.sh"),
-		"PrintMotd no",
-		"LogLevel VERBOSE",
-	}, "\n")+"\n", 0o600)
-
-	s.cmd = exec.Command(sshdPath, "-D", "-e", "-f", path("sshd_config"))
-	s.cmd.Stdout = s.stderr
-	s.cmd.Stderr = s.stderr
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("starting sshd: %v", err)
-	}
-	go func() { s.exited <- s.cmd.Wait() }()
-	t.Cleanup(func() {
-		write("release", "", 0o600)
-		s.stop(t)
-		if t.Failed() {
-			t.Logf("sshd log:\n%s", s.stderr)
-		}
-	})
-	s.waitReady(t)
-	return s
+	m := harness.StartMMP(t, harness.MMPOptions{RSAHostKey: true})
+	return &sshdServer{MMP: m, addr: m.Addrs[0], hostKeys: m.HostKeys}
 }
 
-// waitReady polls until sshd accepts connections or exits.
-func (s *sshdServer) waitReady(t *testing.T) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", s.addr, time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		select {
-		case werr := <-s.exited:
-			s.exited <- werr // stop() reads it again
-			t.Fatalf("sshd exited before listening (%v):\n%s", werr, s.stderr)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("sshd not listening on %s after 10s:\n%s", s.addr, s.stderr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+func (s *sshdServer) setMode(t *testing.T, mode string) { s.SetMode(t, mode) }
 
-// stop terminates sshd and waits for it; calling it twice is harmless.
+func (s *sshdServer) commands(t *testing.T) []string { return s.Commands(t) }
+
+// stop terminates sshd and waits for it.
 func (s *sshdServer) stop(t *testing.T) {
 	t.Helper()
-	if s.stopped {
-		return
+	if err := s.Process.Stop(10 * time.Second); err != nil {
+		t.Logf("stopping sshd: %v", err)
 	}
-	s.stopped = true
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.exited:
-	case <-time.After(10 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.exited
-	}
-}
-
-func (s *sshdServer) setMode(t *testing.T, mode string) {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(s.dir, "mode"), []byte(mode), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// commands returns the commands the stand-in script recorded.
-func (s *sshdServer) commands(t *testing.T) []string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(s.dir, "commands.log"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
 }
 
 func (s *sshdServer) target() Target {
-	return Target{Name: "wb-sshd", Address: s.addr, User: s.user}
+	return Target{Name: "wb-sshd", Address: s.addr, User: s.User}
 }
 
 func (s *sshdServer) client(t *testing.T, opts Options) *Client {
 	t.Helper()
-	c, _ := newTestClient(t, opts, Auth{KeyFile: s.clientKey})
+	c, _ := newTestClient(t, opts, Auth{KeyFile: s.ClientKeyFile})
 	return c
 }
 

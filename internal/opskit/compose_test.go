@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/leakwatch/leakwatch/internal/integration/harness"
 )
 
 // composeFile is the part of docker-compose.yml the tests read.
@@ -46,7 +48,7 @@ func composeCommand(t *testing.T) (string, []string) {
 			return docker, []string{"compose"}
 		}
 	}
-	return requireTool(t, "docker-compose"), nil // skips or fails
+	return harness.Need(t, "docker-compose"), nil // skips or fails
 }
 
 func TestDockerComposeConfig(t *testing.T) {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/leakwatch/leakwatch/internal/integration/harness"
 )
 
 const instanceFilter = `instance=~"$instance"`
@@ -340,7 +342,7 @@ func TestDashboardQueriesErrors(t *testing.T) {
 // HTTP 400. Empty results are fine here; a test with leakwatch's demo data
 // checks they are not empty.
 func TestDashboardQueriesParseInPrometheus(t *testing.T) {
-	bin := requireTool(t, "prometheus")
+	bin := harness.Need(t, "prometheus")
 	qs, err := DashboardQueries(dashboardPath(t))
 	if err != nil {
 		t.Fatal(err)

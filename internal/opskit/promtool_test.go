@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/leakwatch/leakwatch/internal/integration/harness"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -73,7 +74,7 @@ func alertNames(rf ruleFile) map[string]bool {
 }
 
 func TestPromtoolCheckRules(t *testing.T) {
-	promtool := requireTool(t, "promtool")
+	promtool := harness.Need(t, "promtool")
 	rf := loadAlerts(t)
 	n := 0
 	for _, g := range rf.Groups {
@@ -86,7 +87,7 @@ func TestPromtoolCheckRules(t *testing.T) {
 }
 
 func TestPromtoolTestRules(t *testing.T) {
-	promtool := requireTool(t, "promtool")
+	promtool := harness.Need(t, "promtool")
 	out := mustRun(t, repoPath(t, "config", "prometheus"), promtool, "test", "rules", "alerts_test.yml")
 	if !strings.Contains(out, "SUCCESS") {
 		t.Errorf("promtool test rules: no SUCCESS in output:\n%s", out)
@@ -94,7 +95,7 @@ func TestPromtoolTestRules(t *testing.T) {
 }
 
 func TestPromtoolCheckConfig(t *testing.T) {
-	promtool := requireTool(t, "promtool")
+	promtool := harness.Need(t, "promtool")
 	dir := repoPath(t, "config", "prometheus")
 	out := mustRun(t, dir, promtool, "check", "config", "prometheus.yml")
 	// rule_files is a glob: a wrong path matches nothing and still passes.
@@ -109,7 +110,7 @@ func TestPromtoolCheckConfig(t *testing.T) {
 // TestPromtoolCheckConfigFailsOnBadRules shows the config check above can
 // fail: the same prometheus.yml next to a broken alerts.yml is rejected.
 func TestPromtoolCheckConfigFailsOnBadRules(t *testing.T) {
-	promtool := requireTool(t, "promtool")
+	promtool := harness.Need(t, "promtool")
 	dir := t.TempDir()
 	cfg, err := os.ReadFile(repoPath(t, "config", "prometheus", "prometheus.yml"))
 	if err != nil {

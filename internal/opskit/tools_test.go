@@ -29,22 +29,6 @@ func repoPath(t *testing.T, rel ...string) string {
 	return filepath.Join(append([]string{repoRoot(t)}, rel...)...)
 }
 
-// requireTool returns the path of an external program. When it is missing
-// the test is skipped, or fails if the CI variable is set: CI must run
-// every check.
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err == nil {
-		return path
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s is required in CI: %v", name, err)
-	}
-	t.Skipf("%s not installed: %v", name, err)
-	return ""
-}
-
 // optionalTool returns the path of a program that is nice to have: its
 // test is skipped when it is missing, even in CI.
 func optionalTool(t *testing.T, name string) string {

@@ -7,7 +7,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -18,8 +17,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/leakwatch/leakwatch/internal/integration/harness"
 	"github.com/leakwatch/leakwatch/internal/opskit"
@@ -79,65 +76,27 @@ func startRsyslog(t *testing.T, template string) *rsyslog {
 	return r
 }
 
-// mmpScript stands in for the MMP behind sshd's ForceCommand. One sshd
-// listens on one port per Web Bridge; the script tells the MMPs apart by
-// the server port in $SSH_CONNECTION. It records every command with the
-// time and port, and for `webbridge restart` also appends the port to a
-// request file that the test's feeder turns into a restart of that bridge
-// in the simulator.
-const mmpScript = `#!/bin/sh
-dir='%s'
-port=${SSH_CONNECTION##* }
-printf '%%s %%s %%s\n' "$(date -u +%%Y-%%m-%%dT%%H:%%M:%%S.%%NZ)" "$port" "$SSH_ORIGINAL_COMMAND" >> "$dir/record"
-case "$SSH_ORIGINAL_COMMAND" in
-"webbridge restart")
-	printf '%%s\n' "$port" >> "$dir/restart-requests"
-	echo "Web Bridge restarting" ;;
-*)
-	echo "FAILURE: unknown command"
-	exit 1 ;;
-esac
-`
-
-// mmps is one sshd standing in for the MMPs of several Web Bridges.
+// mmps is one sshd standing in for the MMPs of several Web Bridges, one
+// port each (harness.StartMMP).
 type mmps struct {
-	dir        string
+	*harness.MMP
 	addrs      map[string]string // Web Bridge name -> 127.0.0.1:port
-	user       string
-	keyFile    string // client private key sshd authorizes
-	knownHosts string // known_hosts with sshd's host key for every address
+	knownHosts string            // known_hosts with sshd's host key for every address
 }
 
-// mmpRecord is one command the stand-in script ran.
-type mmpRecord struct {
-	Time    time.Time
-	Port    string
-	Command string
-}
-
-// startMMPs runs one OpenSSH sshd listening on one port per name, with its
-// own host key, an authorized client key and mmpScript as ForceCommand.
+// startMMPs runs the stand-in MMPs, one port per name.
 func startMMPs(t *testing.T, names []string) *mmps {
 	t.Helper()
-	dir := t.TempDir()
-	script := filepath.Join(dir, "mmp.sh")
-	if err := os.WriteFile(script, fmt.Appendf(nil, mmpScript, dir), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	sshd := harness.StartSSHD(t, harness.SSHDOptions{Dir: dir, Listeners: len(names), ForceCommand: script})
-	m := &mmps{dir: dir, addrs: map[string]string{}, user: sshd.User, keyFile: sshd.ClientKeyFile,
-		knownHosts: filepath.Join(dir, "known_hosts")}
+	mm := harness.StartMMP(t, harness.MMPOptions{Listeners: len(names)})
+	m := &mmps{MMP: mm, addrs: map[string]string{}, knownHosts: filepath.Join(mm.Dir, "known_hosts")}
 	for i, n := range names {
-		m.addrs[n] = sshd.Addrs[i]
+		m.addrs[n] = mm.Addrs[i]
 	}
-	if err := os.WriteFile(m.knownHosts, []byte(knownhosts.Line(sshd.Addrs, sshd.HostKey)+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(m.knownHosts, []byte(mm.KnownHostsLine()+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return m
 }
-
-// requestFile is where mmpScript appends the port of each restart request.
-func (m *mmps) requestFile() string { return filepath.Join(m.dir, "restart-requests") }
 
 // bridgeOn returns the Web Bridge whose MMP listens on port.
 func (m *mmps) bridgeOn(port string) (string, bool) {
@@ -147,31 +106,6 @@ func (m *mmps) bridgeOn(port string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// records returns the commands the stand-in ran, oldest first.
-func (m *mmps) records(t *testing.T) []mmpRecord {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(m.dir, "record"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []mmpRecord
-	for _, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
-		f := strings.SplitN(line, " ", 3)
-		if len(f) != 3 {
-			t.Fatalf("MMP record line %q has no time, port and command", line)
-		}
-		ts, err := time.Parse(time.RFC3339Nano, f[0])
-		if err != nil {
-			t.Fatalf("MMP record line %q: %v", line, err)
-		}
-		out = append(out, mmpRecord{Time: ts, Port: f[1], Command: f[2]})
-	}
-	return out
 }
 
 // startPrometheus runs a real Prometheus scraping target every second.

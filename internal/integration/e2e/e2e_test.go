@@ -98,7 +98,7 @@ func endToEnd(t *testing.T, template string) {
 	started, finished := checkAudit(t, entries)
 
 	// The MMP saw exactly one command: webbridge restart, on cms2's port.
-	recs := m.records(t)
+	recs := m.Records(t)
 	if len(recs) != 1 {
 		t.Fatalf("the MMPs ran %d commands, want exactly one restart: %+v", len(recs), recs)
 	}
@@ -121,7 +121,7 @@ func endToEnd(t *testing.T, template string) {
 		t.Errorf("feeding rsyslog: %v", err)
 	}
 	// Still one command after the checks above, seconds after the recovery.
-	if recs := m.records(t); len(recs) != 1 {
+	if recs := m.Records(t); len(recs) != 1 {
 		t.Errorf("the MMPs ran %d commands by the end, want 1: %+v", len(recs), recs)
 	}
 	if err := lw.Stop(20 * time.Second); err != nil {
@@ -137,7 +137,7 @@ func leakwatchConfig(stateDir, webAddr, logFile string, m *mmps) string {
 	var inv strings.Builder
 	for _, h := range simWebBridges {
 		fmt.Fprintf(&inv, "    - name: %s\n      hosts: [%s]\n      mmp:\n        address: %q\n        user: %s\n",
-			bridgeName(h), h, m.addrs[h], m.user)
+			bridgeName(h), h, m.addrs[h], m.User)
 	}
 	inv.WriteString("  callbridges:\n")
 	for _, h := range simCallBridges {
@@ -178,7 +178,7 @@ ssh:
   dial_timeout: 5s
   command_timeout: 15s
   min_interval: 500ms
-`, stateDir, webAddr, logFile, inv.String(), threshold, m.user, m.keyFile, m.knownHosts)
+`, stateDir, webAddr, logFile, inv.String(), threshold, m.User, m.ClientKeyFile, m.knownHosts)
 }
 
 // checkAudit checks that the leaking bridge's restart was started, finished
@@ -196,7 +196,7 @@ func checkAudit(t *testing.T, entries []audit.Entry) (started, finished audit.En
 	if entries[j].Result != "ok" {
 		t.Errorf("restart_finished result = %q (error %q), want ok", entries[j].Result, entries[j].Error)
 	}
-	if !strings.Contains(entries[j].Output, "Web Bridge restarting") {
+	if !strings.Contains(entries[j].Output, "SUCCESS: webbridge restarted") {
 		t.Errorf("restart_finished output = %q, want what the MMP printed", entries[j].Output)
 	}
 	if n := countEvent(entries, audit.EventRestartStarted); n != 1 {
@@ -457,7 +457,7 @@ func (f *feeder) run(ctx context.Context) error {
 // applyRestarts restarts, in the simulator, the bridge of each new request
 // the MMP stand-in recorded.
 func (f *feeder) applyRestarts() error {
-	b, err := os.ReadFile(f.mmps.requestFile())
+	b, err := os.ReadFile(f.mmps.RestartRequestFile())
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}

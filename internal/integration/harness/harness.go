@@ -6,7 +6,6 @@
 package harness
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -24,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/leakwatch/leakwatch/internal/promtext"
 )
 
 // Need returns the path of program, searching PATH and the sbin folders.
@@ -264,18 +265,7 @@ func Get(url string) (int, string) {
 // Metric returns the value of the sample whose name and labels (as they
 // appear in the exposition, e.g. `leakwatch_lines_total{source="files"}`)
 // match series exactly, from a /metrics body.
-func Metric(body, series string) (float64, bool) {
-	sc := bufio.NewScanner(strings.NewReader(body))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, series+" ") {
-			v, err := strconv.ParseFloat(strings.TrimSpace(line[len(series):]), 64)
-			return v, err == nil
-		}
-	}
-	return 0, false
-}
+func Metric(body, series string) (float64, bool) { return promtext.Value(body, series) }
 
 var rssRe = regexp.MustCompile(`(?m)^VmRSS:\s+(\d+) kB`)
 

@@ -3,14 +3,15 @@ package harness
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/pem"
-	"fmt"
 	"net"
 	"os"
 	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,9 +22,12 @@ import (
 // runs ForceCommand for every session, whatever the client asked, and
 // accepts only ClientKeyFile's key for the current user.
 type SSHD struct {
-	Dir           string
-	Addrs         []string // one 127.0.0.1 port per listener
-	HostKey       ssh.PublicKey
+	Dir     string
+	Addrs   []string // one 127.0.0.1 port per listener
+	HostKey ssh.PublicKey
+	// HostKeys are every host key sshd offers: HostKey (ed25519) first,
+	// then the RSA key when SSHDOptions.RSAHostKey asked for one.
+	HostKeys      []ssh.PublicKey
 	ClientKeyFile string // an unencrypted OpenSSH private key it accepts
 	User          string
 	Process       *Process
@@ -39,6 +43,9 @@ type SSHDOptions struct {
 	// ForceCommand is the program every session runs; the client's command
 	// is in $SSH_ORIGINAL_COMMAND.
 	ForceCommand string
+	// RSAHostKey adds an RSA host key beside the ed25519 one, so a client
+	// can be made to ask for a key sshd does not prefer.
+	RSAHostKey bool
 }
 
 // StartSSHD starts sshd -D with a fresh ed25519 host key and client key and
@@ -68,26 +75,32 @@ func StartSSHD(t testing.TB, opts SSHDOptions) *SSHD {
 	path := func(name string) string { return filepath.Join(s.Dir, name) }
 	hostFile := path("host_ed25519")
 	s.HostKey = WriteKey(t, hostFile)
+	s.HostKeys = []ssh.PublicKey{s.HostKey}
 	s.ClientKeyFile = path("client_ed25519")
 	client := WriteKey(t, s.ClientKeyFile)
 	if err := os.WriteFile(path("authorized_keys"), ssh.MarshalAuthorizedKey(client), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	conf := []string{
-		"HostKey " + hostFile,
-		"PidFile " + path("sshd.pid"),
-		"AuthorizedKeysFile " + path("authorized_keys"),
+	conf := []string{"HostKey " + hostFile}
+	if opts.RSAHostKey {
+		rsaFile := path("host_rsa")
+		s.HostKeys = append(s.HostKeys, writeRSAKey(t, rsaFile))
+		conf = append(conf, "HostKey "+rsaFile)
+	}
+	conf = append(conf,
+		"PidFile "+path("sshd.pid"),
+		"AuthorizedKeysFile "+path("authorized_keys"),
 		"StrictModes no",
 		"UsePAM no",
 		"PubkeyAuthentication yes",
 		"PasswordAuthentication no",
 		"KbdInteractiveAuthentication no",
 		"PermitRootLogin prohibit-password",
-		"AllowUsers " + s.User,
-		"ForceCommand " + opts.ForceCommand,
+		"AllowUsers "+s.User,
+		"ForceCommand "+opts.ForceCommand,
 		"PrintMotd no",
 		"LogLevel VERBOSE",
-	}
+	)
 	for range opts.Listeners {
 		a := net.JoinHostPort("127.0.0.1", strconv.Itoa(FreePort(t)))
 		s.Addrs = append(s.Addrs, a)
@@ -125,6 +138,34 @@ func WriteKey(t testing.TB, file string) ssh.PublicKey {
 	return sshPub
 }
 
+// rsaKey is generated once per test binary: 2048-bit RSA key generation
+// takes seconds on a loaded machine.
+var rsaKey = sync.OnceValues(func() (*rsa.PrivateKey, error) {
+	return rsa.GenerateKey(rand.Reader, 2048)
+})
+
+// writeRSAKey writes the test binary's RSA private key in OpenSSH form to
+// file and returns its public key.
+func writeRSAKey(t testing.TB, file string) ssh.PublicKey {
+	t.Helper()
+	priv, err := rsaKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := ssh.NewPublicKey(&priv.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub
+}
+
 // WaitListening polls until addr accepts TCP connections, failing the test
 // if p exits first or timeout passes.
 func WaitListening(t testing.TB, p *Process, name, addr string, timeout time.Duration) {
@@ -142,7 +183,7 @@ func WaitListening(t testing.TB, p *Process, name, addr string, timeout time.Dur
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatal(fmt.Sprintf("%s not listening on %s after %s:\n%s", name, addr, timeout, p.Output()))
+			t.Fatalf("%s not listening on %s after %s:\n%s", name, addr, timeout, p.Output())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

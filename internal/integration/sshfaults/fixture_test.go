@@ -1,12 +1,10 @@
 package sshfaults
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -28,27 +26,10 @@ const (
 	feedPeriod = time.Second
 )
 
-// mmpScript stands in for the MMP behind sshd's ForceCommand. It records
-// $SSH_ORIGINAL_COMMAND, then behaves as the mode file says. The hang mode
-// polls for a release file (written by the test's cleanup) or for its
-// folder to vanish, so no session child outlives the test: sshd runs it in
-// a session of its own that a signal to sshd does not reach.
-const mmpScript = `#!/bin/sh
-dir='%s'
-printf '%%s\n' "$SSH_ORIGINAL_COMMAND" >> "$dir/commands.log"
-case "$(cat "$dir/mode" 2>/dev/null)" in
-failure) echo "FAILURE: webbridge is not configured"; exit 0 ;;
-hang)
-	i=0
-	while [ -d "$dir" ] && [ ! -e "$dir/release" ] && [ "$i" -lt 600 ]; do sleep 0.1; i=$((i+1)); done
-	echo "SUCCESS: webbridge restarted late"; exit 0 ;;
-*) echo "Restarting webbridge..."; echo "SUCCESS: webbridge restarted" ;;
-esac
-`
-
-// standIn is a real OpenSSH sshd on 127.0.0.1 standing in for one MMP.
+// standIn is a real OpenSSH sshd on 127.0.0.1 standing in for one MMP
+// (harness.StartMMP), or only an address when mmp is nil.
 type standIn struct {
-	dir     string
+	mmp     *harness.MMP
 	addr    string
 	user    string
 	hostKey ssh.PublicKey
@@ -56,33 +37,21 @@ type standIn struct {
 	keyFile string
 }
 
-// startStandIn starts sshd with a fresh ed25519 host key, one authorized
-// client key and the stand-in script in mode ("ok", "failure" or "hang").
-// A missing sshd skips the test, or fails it under CI.
+// startStandIn starts the stand-in MMP in mode ("ok", "failure" or
+// "hang"). A missing sshd skips the test, or fails it under CI.
 func startStandIn(t *testing.T, mode string) *standIn {
 	t.Helper()
-	dir := t.TempDir()
-	path := func(name string) string { return filepath.Join(dir, name) }
-	writeFile(t, path("mmp.sh"), fmt.Sprintf(mmpScript, dir), 0o755)
-	writeFile(t, path("mode"), mode, 0o600)
-	sshd := harness.StartSSHD(t, harness.SSHDOptions{Dir: dir, ForceCommand: path("mmp.sh")})
-	// Registered after the start, so it runs first: release a hanging
-	// script before sshd is killed and the folder removed.
-	t.Cleanup(func() { _ = os.WriteFile(path("release"), nil, 0o600) })
-	return &standIn{dir: dir, addr: sshd.Addrs[0], user: sshd.User, hostKey: sshd.HostKey, keyFile: sshd.ClientKeyFile}
+	m := harness.StartMMP(t, harness.MMPOptions{Mode: mode})
+	return &standIn{mmp: m, addr: m.Addrs[0], user: m.User, hostKey: m.HostKey, keyFile: m.ClientKeyFile}
 }
 
-// commands returns the commands the stand-in script recorded.
+// commands returns the commands the stand-in recorded.
 func (s *standIn) commands(t *testing.T) []string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(s.dir, "commands.log"))
-	if errors.Is(err, os.ErrNotExist) {
+	if s.mmp == nil {
 		return nil
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	return s.mmp.Commands(t)
 }
 
 // knownHostsLine is the known_hosts line trusting key for the stand-in.
