@@ -374,11 +374,16 @@ func (f *fixture) holds(d time.Duration, what string, cond func() bool) {
 	}
 }
 
+// restartsWith is the series counting wb1's restarts with result.
+func restartsWith(result string) string {
+	return fmt.Sprintf(`leakwatch_restarts_total{result=%q,webbridge=%q}`, result, bridge)
+}
+
 // Series names on /metrics.
 var (
-	restartsFailed      = fmt.Sprintf(`leakwatch_restarts_total{result="failed",webbridge=%q}`, bridge)
-	restartsOK          = fmt.Sprintf(`leakwatch_restarts_total{result="ok",webbridge=%q}`, bridge)
-	restartsInterrupted = fmt.Sprintf(`leakwatch_restarts_total{result="interrupted",webbridge=%q}`, bridge)
+	restartsFailed      = restartsWith("failed")
+	restartsOK          = restartsWith("ok")
+	restartsInterrupted = restartsWith("interrupted")
 	breakerTripped      = fmt.Sprintf(`leakwatch_breaker_tripped{webbridge=%q}`, bridge)
 	blockedByBreaker    = fmt.Sprintf(`leakwatch_restart_blocked{reason="breaker_tripped",webbridge=%q}`, bridge)
 	blockedByCooldown   = fmt.Sprintf(`leakwatch_restart_blocked{reason="cooldown",webbridge=%q}`, bridge)
