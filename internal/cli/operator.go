@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -14,6 +16,7 @@ import (
 	"github.com/leakwatch/leakwatch/internal/audit"
 	"github.com/leakwatch/leakwatch/internal/config"
 	"github.com/leakwatch/leakwatch/internal/control"
+	"github.com/leakwatch/leakwatch/internal/ha"
 	"github.com/leakwatch/leakwatch/internal/ledger"
 )
 
@@ -70,10 +73,37 @@ func restartCmd(ctx context.Context, env *Env, args []string) error {
 	})
 }
 
+// askLeader hands req to the HA leader through etcd and waits for its answer.
+func askLeader(ctx context.Context, env *Env, cfg *config.Config, req control.Request) (control.Response, error) {
+	opts, err := ha.OptionsFrom(cfg)
+	if err != nil {
+		return control.Response{}, err
+	}
+	c, err := ha.Dial(opts)
+	if err != nil {
+		return control.Response{}, err
+	}
+	defer c.Close()
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	return c.Ask(ctx, req, control.AnswerTimeout(cfg.SSH), func(id string) {
+		fmt.Fprintf(env.Stderr, "asking the HA leader through etcd under %s (request %s)...\n", opts.Prefix, id)
+	})
+}
+
 // operate sends req to the running daemon, or, when none runs, calls alone
 // with an actuator of its own over the ledger.
 func operate(ctx context.Context, env *Env, cfg *config.Config, req control.Request, alone func(*actuator.Actuator) (control.Response, error)) error {
 	var resp control.Response
+	if cfg.HA.Enabled() {
+		// An HA pair's ledger is in etcd and only its leader writes it:
+		// the request goes to whichever instance leads, from any machine.
+		r, err := askLeader(ctx, env, cfg, req)
+		if err != nil {
+			return err
+		}
+		return report(env, r)
+	}
 	lock, err := control.Acquire(cfg.StateDir)
 	switch {
 	case errors.Is(err, control.ErrLocked):
@@ -106,6 +136,11 @@ func operate(ctx context.Context, env *Env, cfg *config.Config, req control.Requ
 			return err
 		}
 	}
+	return report(env, resp)
+}
+
+// report prints a daemon's answer; a refusal is the command's error.
+func report(env *Env, resp control.Response) error {
 	if resp.Output != "" {
 		fmt.Fprintf(env.Stdout, "MMP output:\n%s\n", resp.Output)
 	}

@@ -72,6 +72,8 @@ type Daemon struct {
 	loadedAt atomic.Int64
 	wake     chan struct{}
 	lock     *control.Lock
+	// ha is the instance's part in an HA pair; nil without ha configured.
+	ha *haRole
 	// restarter is swapped on reload, so new SSH settings apply at once.
 	restarter swapRestarter
 }
@@ -136,8 +138,15 @@ func newDaemon(opts Options) (*Daemon, error) {
 	if d.model, err = cluster.New(cfg.ModelOptions()); err != nil {
 		return nil, fmt.Errorf("inventory: %w", err)
 	}
-	led, err := ledger.Load(cfg.StateDir)
-	if err != nil {
+	var led ledger.Ledger
+	if cfg.HA.Enabled() {
+		// The ledger lives in etcd; until this instance is elected, the
+		// actuator holds a view of the leader's that it never writes.
+		if d.ha, err = newHARole(cfg, d.log.With("component", "ha")); err != nil {
+			return nil, err
+		}
+		led = ledger.NewMemory()
+	} else if led, err = ledger.Load(cfg.StateDir); err != nil {
 		return nil, fmt.Errorf("restart ledger: %w (move the file aside only after reading it: it records past restarts and breakers)", err)
 	}
 	if d.audit, err = audit.Open(cfg.Audit.File); err != nil {
@@ -180,6 +189,9 @@ func newDaemon(opts Options) (*Daemon, error) {
 }
 
 func (d *Daemon) close() {
+	if d.ha != nil {
+		d.ha.node.Close()
+	}
 	if d.audit != nil {
 		d.audit.Close()
 	}
@@ -222,7 +234,7 @@ func (d *Daemon) run(ctx context.Context) error {
 		})
 	}
 
-	reg := exporter.NewRegistry(d.State)
+	reg := exporter.NewRegistry(d.State, cfg.CMSCluster)
 	handler := web.NewHandler(web.Options{Provider: d.State, Registry: reg, AuditFile: cfg.Audit.File,
 		Logger: d.log.With("component", "web"), Now: d.now, MetricsPath: cfg.Web.TelemetryPath})
 	listeners := []net.Listener{d.opts.Listener}
@@ -245,6 +257,9 @@ func (d *Daemon) run(ctx context.Context) error {
 	d.log.Info("leakwatch running", "listen", listen, "metrics_path", cfg.Web.TelemetryPath, "mode", cfg.Policy.Mode,
 		"files", cfg.Inputs.Files.Paths, "syslog_udp", cfg.Inputs.Syslog.UDPAddress, "syslog_tcp", cfg.Inputs.Syslog.TCPAddress)
 
+	if d.ha != nil {
+		wg.Go(func() { d.ha.node.Run(ctx) })
+	}
 	wg.Go(func() { d.policyLoop(ctx) })
 	wg.Go(func() { d.readyWatch(ctx, caughtUp, addr) })
 
@@ -307,11 +322,24 @@ func (d *Daemon) policyLoop(ctx context.Context) {
 			continue // never act on a half-read history
 		}
 		now := d.now()
-		if _, err := d.act.Step(ctx, d.model.Snapshot(now), now); err != nil && ctx.Err() == nil {
-			d.log.Error("policy step", "err", err)
+		if d.ha != nil {
+			// Only the elected leader acts, with its term's context: the
+			// command of a term that ends is cancelled.
+			if term := d.haTurn(ctx, now); term != nil {
+				d.step(term.Context(), now)
+				d.serveHARequests(term)
+			}
+		} else {
+			d.step(ctx, now)
+			d.serveRequests(ctx)
 		}
-		d.serveRequests(ctx)
 		d.markRestarts()
+	}
+}
+
+func (d *Daemon) step(ctx context.Context, now time.Time) {
+	if _, err := d.act.Step(ctx, d.model.Snapshot(now), now); err != nil && ctx.Err() == nil {
+		d.log.Error("policy step", "err", err)
 	}
 }
 
@@ -333,39 +361,46 @@ func (d *Daemon) serveRequests(ctx context.Context) {
 	cfg := d.cfg.Load()
 	for _, req := range control.Pending(cfg.StateDir, d.log) {
 		now := d.now()
-		resp := control.Response{ID: req.ID}
 		// Requests are aged on the host's wall clock, which their command
 		// read too, never on the model's clock (simulated in the demo).
 		if err := req.Stale(time.Now(), control.AnswerTimeout(cfg.SSH)); err != nil {
-			d.refuseRequest(req, err, now)
+			if err := control.Respond(cfg.StateDir, d.refuseRequest(req, err, now)); err != nil {
+				d.log.Error("answering a control request", "id", req.ID, "err", err)
+			}
 			continue
 		}
-		switch req.Kind {
-		case control.KindReset:
-			was, err := d.act.ResetBreaker(req.Bridge, now)
-			switch {
-			case err != nil:
-				resp.Message = err.Error()
-			case was:
-				resp.OK, resp.Message = true, "breaker of "+req.Bridge+" reset: automatic action resumes"
-			default:
-				resp.OK, resp.Message = true, "breaker of "+req.Bridge+" was not tripped"
-			}
-		case control.KindRestart:
-			resp = control.Restart(ctx, d.act, d.model.Snapshot(now), req, now)
-		default:
-			resp.Message = fmt.Sprintf("unknown request kind %q", req.Kind)
-		}
+		resp := d.answer(ctx, req, now)
 		if err := control.Respond(cfg.StateDir, resp); err != nil {
 			d.log.Error("answering a control request", "id", req.ID, "err", err)
 		}
 	}
 }
 
+// answer carries out one operator request that may be carried out.
+func (d *Daemon) answer(ctx context.Context, req control.Request, now time.Time) control.Response {
+	resp := control.Response{ID: req.ID}
+	switch req.Kind {
+	case control.KindReset:
+		was, err := d.act.ResetBreaker(req.Bridge, now)
+		switch {
+		case err != nil:
+			resp.Message = err.Error()
+		case was:
+			resp.OK, resp.Message = true, "breaker of "+req.Bridge+" reset: automatic action resumes"
+		default:
+			resp.OK, resp.Message = true, "breaker of "+req.Bridge+" was not tripped"
+		}
+	case control.KindRestart:
+		resp = control.Restart(ctx, d.act, d.model.Snapshot(now), req, now)
+	default:
+		resp.Message = fmt.Sprintf("unknown request kind %q", req.Kind)
+	}
+	return resp
+}
+
 // refuseRequest audits and logs a request that must not be carried out,
-// and answers it in case its command still waits.
-func (d *Daemon) refuseRequest(req control.Request, why error, now time.Time) {
-	cfg := d.cfg.Load()
+// and returns the answer to send in case its command still waits.
+func (d *Daemon) refuseRequest(req control.Request, why error, now time.Time) control.Response {
 	d.log.Warn("refusing a control request", "id", req.ID, "kind", req.Kind, "webbridge", req.Bridge,
 		"force", req.Force, "user", req.User, "pid", req.PID, "reason", why)
 	if err := d.audit.Write(audit.Entry{Time: now, Event: audit.EventRequestRefused, Bridge: req.Bridge,
@@ -373,9 +408,7 @@ func (d *Daemon) refuseRequest(req control.Request, why error, now time.Time) {
 		Detail: fmt.Sprintf("%s request %s of user %q (pid %d): %v", req.Kind, req.ID, req.User, req.PID, why)}); err != nil {
 		d.log.Error("auditing a refused control request", "id", req.ID, "err", err)
 	}
-	if err := control.Respond(cfg.StateDir, control.Response{ID: req.ID, Message: "refused: " + why.Error()}); err != nil {
-		d.log.Error("answering a control request", "id", req.ID, "err", err)
-	}
+	return control.Response{ID: req.ID, Message: "refused: " + why.Error()}
 }
 
 // reload reads the configuration again. A bad one is refused and the old
@@ -471,6 +504,10 @@ func (d *Daemon) State() status.State {
 		Started:      d.started,
 		ConfigFile:   cfg.File,
 		ConfigLoaded: time.Unix(0, d.loadedAt.Load()),
+	}
+	if d.ha != nil {
+		hs := d.ha.status()
+		st.HA = &hs
 	}
 	if d.follower != nil {
 		fs := d.follower.Stats()

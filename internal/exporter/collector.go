@@ -45,6 +45,10 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	e.cluster(st.Cluster.Leak)
 	e.health(st)
 	e.policy(st)
+	if h := st.HA; h != nil {
+		e.emit(haLeader, boolValue(h.Leader))
+		e.emit(haUp, boolValue(h.Up))
+	}
 }
 
 // emitter sends constant metrics to a scrape's channel.

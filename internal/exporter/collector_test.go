@@ -9,6 +9,7 @@ import (
 
 	"github.com/leakwatch/leakwatch/internal/actuator"
 	"github.com/leakwatch/leakwatch/internal/cluster"
+	"github.com/leakwatch/leakwatch/internal/ha"
 	"github.com/leakwatch/leakwatch/internal/ledger"
 	"github.com/leakwatch/leakwatch/internal/policy"
 	"github.com/leakwatch/leakwatch/internal/status"
@@ -198,6 +199,33 @@ func TestCollector(t *testing.T) {
 			`,
 		},
 		{
+			name:    "no HA configured: no HA series",
+			metrics: []string{"leakwatch_ha_leader", "leakwatch_ha_up"},
+			want:    ``,
+		},
+		{
+			name:    "HA leader",
+			modify:  func(s *status.State) { s.HA = &ha.Status{Name: "lw-a", Up: true, Leader: true, LeaderName: "lw-a"} },
+			metrics: []string{"leakwatch_ha_leader", "leakwatch_ha_up"},
+			want: `
+				#> leakwatch_ha_leader
+				leakwatch_ha_leader 1
+				#> leakwatch_ha_up
+				leakwatch_ha_up 1
+			`,
+		},
+		{
+			name:    "HA standby with etcd unreachable",
+			modify:  func(s *status.State) { s.HA = &ha.Status{Name: "lw-b", Reason: "not acting: etcd unreachable"} },
+			metrics: []string{"leakwatch_ha_leader", "leakwatch_ha_up"},
+			want: `
+				#> leakwatch_ha_leader
+				leakwatch_ha_leader 0
+				#> leakwatch_ha_up
+				leakwatch_ha_up 0
+			`,
+		},
+		{
 			name:    "mode observe",
 			modify:  func(s *status.State) { s.Policy.Mode = policy.ModeObserve },
 			metrics: []string{"leakwatch_mode"},
@@ -345,5 +373,34 @@ func TestRegistryIncludesStandardCollectors(t *testing.T) {
 	ped.MustRegister(NewCollector(fixture))
 	if _, err := ped.Gather(); err != nil {
 		t.Errorf("pedantic gather: %v", err)
+	}
+}
+
+// TestClusterLabel checks that cms_cluster labels every series, the Go and
+// process collectors' included, and that without it nothing changes.
+func TestClusterLabel(t *testing.T) {
+	st := fixture()
+	for _, tt := range []struct {
+		cluster string
+		want    bool
+	}{{"site-a", true}, {"", false}} {
+		reg := NewRegistry(func() status.State { return st }, tt.cluster)
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				has := false
+				for _, lp := range m.GetLabel() {
+					if lp.GetName() == "cms_cluster" && lp.GetValue() == tt.cluster {
+						has = true
+					}
+				}
+				if has != tt.want {
+					t.Errorf("cms_cluster %q: %s has the label: %v, want %v", tt.cluster, mf.GetName(), has, tt.want)
+				}
+			}
+		}
 	}
 }

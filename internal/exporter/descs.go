@@ -128,6 +128,15 @@ var (
 )
 
 // all lists every family the collector may export, for Describe.
+// HA families exist only with ha configured: a lone leakwatch exports
+// exactly what it did before.
+var (
+	haLeader = gauge("leakwatch_ha_leader",
+		"1 while this instance is the elected HA leader, in contact with etcd and holding the restart ledger, so it may restart a Web Bridge; 0 on a standby and on a leader that lost etcd. Summed over a cluster's instances it must be 1. Absent without ha configured.")
+	haUp = gauge("leakwatch_ha_up",
+		"1 while this instance's last call to etcd succeeded, 0 while etcd cannot be reached (then it does not act, leader or not; its status page says why). Absent without ha configured.")
+)
+
 var all = []metric{
 	wbSessions, wbLimit, wbConnections, wbDisconnections, wbLastReport, wbLeak,
 	wbGrowth, wbFull, wbRealPeak, wbHistoryNeeded,
@@ -136,4 +145,5 @@ var all = []metric{
 	lines, statsLines, malformed, inputUp, inputErrors, syslogSenders, dropped, auditErrors, ready, configLoaded,
 	hostOffset, futureRejected,
 	restarts, lastRestart, blocked, breaker, inFlight, mode,
+	haLeader, haUp,
 }

@@ -11,9 +11,17 @@ import (
 // NewRegistry returns a registry for leakwatch's /metrics: the state
 // collector on p, the Go runtime and process collectors, and
 // leakwatch_build_info. It is a registry of its own, never the global one.
-func NewRegistry(p status.Provider) *prometheus.Registry {
+//
+// A non-empty cmsCluster (the config's cms_cluster) is added to every
+// series as the label cms_cluster, so one Prometheus can tell clusters
+// apart without relying on a target label.
+func NewRegistry(p status.Provider, cmsCluster ...string) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(
+	var r prometheus.Registerer = reg
+	if len(cmsCluster) > 0 && cmsCluster[0] != "" {
+		r = prometheus.WrapRegistererWith(prometheus.Labels{"cms_cluster": cmsCluster[0]}, reg)
+	}
+	r.MustRegister(
 		NewCollector(p),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

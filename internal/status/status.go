@@ -8,6 +8,7 @@ import (
 
 	"github.com/leakwatch/leakwatch/internal/actuator"
 	"github.com/leakwatch/leakwatch/internal/cluster"
+	"github.com/leakwatch/leakwatch/internal/ha"
 )
 
 // State is leakwatch's state at Now.
@@ -36,6 +37,8 @@ type State struct {
 	// Config names the config file in force and when it was loaded.
 	ConfigFile   string
 	ConfigLoaded time.Time
+	// HA is this instance's part in an HA pair; nil without ha configured.
+	HA *ha.Status
 }
 
 // Input is one input's health.

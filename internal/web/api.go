@@ -26,6 +26,7 @@ type apiStatus struct {
 	CallBridges       []apiCallBridge `json:"call_bridges"`
 	Inputs            []apiInput      `json:"inputs"`
 	Counters          apiCounters     `json:"counters"`
+	HA                *apiHA          `json:"ha,omitempty"`
 }
 
 type apiCluster struct {
@@ -137,6 +138,7 @@ func toAPI(st status.State) apiStatus {
 		ConfigLoaded: stamp(st.ConfigLoaded),
 		Mode:         string(st.Policy.Mode),
 		WhatIf:       st.Policy.WhatIf,
+		HA:           apiHAOf(st.HA),
 		Cluster:      apiClusterOf(st.Cluster.Leak),
 		WebBridges:   []apiWebBridge{},
 		CallBridges:  []apiCallBridge{},

@@ -32,19 +32,21 @@ type page struct {
 	ModeText    string
 	ModeClass   string
 	WhatIf      bool
-	Ready       bool
-	Started     string
-	ConfigFile  string
-	Loaded      string
-	InFlight    string
-	Cluster     clusterView
-	WebBridges  []webBridgeRow
-	CallBridges []callBridgeRow
-	Audit       []auditRow
-	AuditFile   string
-	AuditError  string
-	Inputs      []inputRow
-	Counters    []counterRow
+	// HARole, HA and HAClass are the HA line; HA is "" without ha.
+	HARole, HA, HAClass string
+	Ready               bool
+	Started             string
+	ConfigFile          string
+	Loaded              string
+	InFlight            string
+	Cluster             clusterView
+	WebBridges          []webBridgeRow
+	CallBridges         []callBridgeRow
+	Audit               []auditRow
+	AuditFile           string
+	AuditError          string
+	Inputs              []inputRow
+	Counters            []counterRow
 }
 
 type clusterView struct {
@@ -112,6 +114,7 @@ func buildPage(st status.State, entries []audit.Entry, auditFile string, auditEr
 	default:
 		p.Mode, p.ModeText, p.ModeClass = "UNKNOWN", "the restart policy has not reported its mode", classMuted
 	}
+	p.HARole, p.HA, p.HAClass = haBanner(st.HA)
 	if f := st.Policy.InFlight; f != nil {
 		p.InFlight = fmt.Sprintf("Restart of %s in progress since %s (%s).", f.Bridge, f.Started.In(loc).Format("15:04:05"), age(now, f.Started))
 	}
