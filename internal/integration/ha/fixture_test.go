@@ -1,5 +1,3 @@
-//go:build unix
-
 package ha
 
 import (
@@ -9,7 +7,6 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -202,12 +199,12 @@ func (in *instance) requireRunning() {
 func (in *instance) kill() { in.lw.Kill() }
 
 func (in *instance) pause() {
-	in.lw.Signal(syscall.SIGSTOP)
+	in.lw.Pause()
 	in.paused = true
 }
 
 func (in *instance) resume() {
-	in.lw.Signal(syscall.SIGCONT)
+	in.lw.Resume()
 	in.paused = false
 }
 
