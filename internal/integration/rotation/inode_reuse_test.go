@@ -106,7 +106,9 @@ func TestRotatedFileInodeReusedWhileStopped(t *testing.T) {
 		t.Fatalf("leakwatch did not stop cleanly: %v", err)
 	}
 	if !savedInodes(t, in.state)[oldIno] {
-		t.Logf("leakwatch did not save the rotated file (inode %d); the case cannot go wrong", oldIno)
+		// It finished the rotated file before it stopped: there is no
+		// saved identity for a reused inode number to be mistaken for.
+		t.Skipf("leakwatch had finished the rotated file (inode %d) before it stopped, so offsets.json holds no identity to reuse; the case cannot be set up this run", oldIno)
 	}
 
 	// logrotate, while leakwatch is down: drop the old rotated file, copy
@@ -131,7 +133,7 @@ func TestRotatedFileInodeReusedWhileStopped(t *testing.T) {
 	}
 	t.Logf("the copy %s has inode %d, as the rotated file leakwatch saved had", filepath.Base(rotated), oldIno)
 
-	p = in.start(t)
+	in.start(t)
 	s := in.mustGet(t)
 	if s.lines != 0 {
 		t.Errorf("after the restart leakwatch read %d lines, want 0: it took %s, a new file given the inode number of a rotated file deleted while it was stopped, for that file, and read it from the start (duplicates)",
