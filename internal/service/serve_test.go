@@ -136,7 +136,7 @@ func TestServeStopWhileStarting(t *testing.T) {
 }
 
 func TestServeRunFailsAtStart(t *testing.T) {
-	boom := errors.New("listen tcp :9149: address already in use")
+	boom := errors.New("listen tcp :9723: address already in use")
 	m := start(t, context.Background(), func(context.Context, func()) error { return boom })
 	m.want(StartPending)
 	if s := m.want(Stopped); !errors.Is(s.ExitErr, boom) {
