@@ -8,7 +8,9 @@ import (
 	"os/exec"
 	"testing"
 
+	"github.com/leakwatch/leakwatch/internal/ha"
 	"github.com/leakwatch/leakwatch/internal/integration/harness"
+	"github.com/leakwatch/leakwatch/internal/status"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -37,8 +39,18 @@ func scrape(t *testing.T, h http.Handler) []byte {
 // no error and no warning (names, units, _total suffixes, help texts).
 func TestPromtoolCheckMetrics(t *testing.T) {
 	promtool := harness.Need(t, "promtool")
-	reg := NewRegistry(fixture)
+	// With every optional family present: an HA pair's, labelled with its
+	// cms_cluster.
+	withHA := func() status.State {
+		st := fixture()
+		st.HA = &ha.Status{Name: "lw-a", Up: true, Leader: true, LeaderName: "lw-a"}
+		return st
+	}
+	reg := NewRegistry(withHA, "site-a")
 	body := scrape(t, promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.HTTPErrorOnError}))
+	if !bytes.Contains(body, []byte(`leakwatch_ha_leader{cms_cluster="site-a"} 1`)) {
+		t.Fatalf("scrape lacks the HA gauge:\n%s", body)
+	}
 
 	cmd := exec.Command(promtool, "check", "metrics")
 	cmd.Stdin = bytes.NewReader(body)

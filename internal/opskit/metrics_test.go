@@ -37,10 +37,16 @@ var exportedMetrics = map[string]bool{
 	"leakwatch_restart_blocked":                    true,
 	"leakwatch_breaker_tripped":                    true,
 	"leakwatch_mode":                               true,
+	"leakwatch_ha_leader":                          true,
+	"leakwatch_ha_up":                              true,
 	// From the standard Go and process collectors.
 	"go_goroutines":                 true,
 	"process_resident_memory_bytes": true,
 }
+
+// labelNames are label names metricRef also matches: cms_cluster, which
+// leakwatch.yaml's cms_cluster puts on every series.
+var labelNames = map[string]bool{"cms_cluster": true}
 
 // metricRef matches names of leakwatch's metric families in PromQL text.
 var metricRef = regexp.MustCompile(`\b(?:cms|leakwatch|go|process)_[a-zA-Z0-9_:]*`)
@@ -50,7 +56,7 @@ var metricRef = regexp.MustCompile(`\b(?:cms|leakwatch|go|process)_[a-zA-Z0-9_:]
 func unknownMetrics(expr string) []string {
 	var bad []string
 	for _, m := range metricRef.FindAllString(expr, -1) {
-		if !exportedMetrics[m] {
+		if !exportedMetrics[m] && !labelNames[m] {
 			bad = append(bad, m)
 		}
 	}
@@ -68,6 +74,8 @@ func TestUnknownMetrics(t *testing.T) {
 		{`cms_webbridge_session{webbridge="a"}`, "cms_webbridge_session"},
 		{`leakwatch_restarts{result="failure"} > 0 or leakwatch_breaker_trip`, "leakwatch_breaker_trip leakwatch_restarts"},
 		{`up{job="leakwatch"} == 0`, ""},
+		{`max by (cms_cluster) (leakwatch_ha_leader) == 0`, ""},
+		{`max by (cms_cluster) (leakwatch_ha_leadr)`, "leakwatch_ha_leadr"},
 	}
 	for _, tt := range tests {
 		if got := strings.Join(unknownMetrics(tt.expr), " "); got != tt.want {

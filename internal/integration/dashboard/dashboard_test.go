@@ -34,6 +34,19 @@ var emptyByDesign = map[string]struct {
 		reason:  "shows only periods when the estimate is invalid; the demo's estimate is valid from the first scrapes on",
 		witness: `cms_cluster_leak_estimate_valid{instance=~".+"}`,
 	},
+	// The demo runs one leakwatch without ha, which exports no HA series
+	// by design (a lone leakwatch exports exactly what it did before). The
+	// witness shows Prometheus scraped the demo and has no such series;
+	// the metric names themselves are checked against the exporter by
+	// internal/opskit and exported by internal/integration/ha's pair.
+	"HA: which instance acts/A": {
+		reason:  "the demo runs without ha configured, so no instance has an HA role",
+		witness: `leakwatch_build_info{instance=~".+"} unless on(instance) leakwatch_ha_leader`,
+	},
+	"HA: etcd reachable/A": {
+		reason:  "the demo runs without ha configured, so nothing talks to etcd",
+		witness: `leakwatch_build_info{instance=~".+"} unless on(instance) leakwatch_ha_up`,
+	},
 }
 
 const (
