@@ -372,3 +372,41 @@ func TestRestartCommandAllowlist(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretInEnvNameKeyIsNotEchoed: a password written where the name of
+// its variable belongs is refused naming the key, and never printed.
+func TestSecretInEnvNameKeyIsNotEchoed(t *testing.T) {
+	const secret = "s3cret-Mmp pa55word!"
+	for _, key := range []string{"password_env", "key_passphrase_env"} {
+		path := filepath.Join(t.TempDir(), "c.yml")
+		if err := os.WriteFile(path, []byte("ssh:\n  "+key+": "+strconv.Quote(secret)+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Load(path, nil)
+		if err == nil || !strings.Contains(err.Error(), "ssh."+key+": must be the name of an environment variable") {
+			t.Errorf("%s: Load = %v, want an error naming the key", key, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s: the error repeats the secret: %v", key, err)
+		}
+	}
+	for _, ok := range []string{"MMP_PASSWORD", "_x", "mmp_pw2"} {
+		path := filepath.Join(t.TempDir(), "c.yml")
+		if err := os.WriteFile(path, []byte("ssh:\n  password_env: "+ok+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(path, nil); err != nil {
+			t.Errorf("password_env %s refused: %v", ok, err)
+		}
+	}
+}
+
+func TestEtcdPasswordEnvNotEchoed(t *testing.T) {
+	const secret = "Etcd5ecretPw"
+	cfg := Default()
+	cfg.HA.Etcd.PasswordEnv = secret
+	_, err := cfg.EtcdPassword()
+	if err == nil || !strings.Contains(err.Error(), "ha.etcd.password_env") || strings.Contains(err.Error(), secret) {
+		t.Errorf("EtcdPassword = %v, want an error naming the key and not the value", err)
+	}
+}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -121,7 +122,8 @@ func (cfg *Config) EtcdPassword() (string, error) {
 	case e.PasswordEnv != "":
 		p, ok := os.LookupEnv(e.PasswordEnv)
 		if !ok || p == "" {
-			return "", fmt.Errorf("ha.etcd.password_env: variable %s is not set", e.PasswordEnv)
+			// Never the value: it may be the password itself.
+			return "", errors.New("ha.etcd.password_env names an environment variable that is not set or empty (the name is not shown, in case it is the password itself)")
 		}
 		return p, nil
 	case e.PasswordFile != "":

@@ -19,6 +19,21 @@ func (c *checker) fail(key, format string, args ...any) {
 	c.errs = append(c.errs, &FieldError{Key: key, Msg: fmt.Sprintf(format, args...)})
 }
 
+// envName checks that a key naming an environment variable holds a
+// plausible name. Its value is never repeated in the error: the likeliest
+// mistake is the secret itself written where its variable's name belongs.
+func (c *checker) envName(key, name string) {
+	if name == "" {
+		return
+	}
+	for i, r := range name {
+		if r != '_' && (r < 'A' || r > 'Z') && (r < 'a' || r > 'z') && (i == 0 || r < '0' || r > '9') {
+			c.fail(key, "must be the name of an environment variable (letters, digits and _, not starting with a digit) that holds the secret, not the secret itself; its value is not shown")
+			return
+		}
+	}
+}
+
 func (c *checker) oneOf(key, got string, allowed ...string) {
 	for _, a := range allowed {
 		if got == a {
@@ -150,6 +165,8 @@ func (cfg *Config) validate() Errors {
 	if h.PasswordFile != "" && h.PasswordEnv != "" {
 		c.fail("ssh.password_file", "set ssh.password_env or ssh.password_file, not both")
 	}
+	c.envName("ssh.password_env", h.PasswordEnv)
+	c.envName("ssh.key_passphrase_env", h.KeyPassphraseEnv)
 	c.positive("ssh.dial_timeout", h.DialTimeout)
 	c.positive("ssh.command_timeout", h.CommandTimeout)
 	if h.MinInterval < 0 {

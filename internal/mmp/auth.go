@@ -3,9 +3,11 @@ package mmp
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -43,22 +45,24 @@ type Auth struct {
 // Resolve fills Password and KeyPassphrase from the environment variable
 // or file that Auth names. A secret already set is kept, so Resolve may be
 // called more than once. Naming two sources for one secret, an unset or
-// empty variable, and an empty file are errors; the errors name the
-// variable or file, never its content.
+// empty variable, and an empty file are errors. The errors name the config
+// key (ssh.password_env, ...), never its value: an operator who put the
+// password itself where its variable's name belongs must not see it
+// printed. A file's path is shown only when it is absolute.
 func (a *Auth) Resolve() error {
 	if a.PasswordEnv != "" && a.PasswordFile != "" {
-		return errors.New("password_env and password_file are both set; choose one")
+		return errors.New("ssh.password_env and ssh.password_file are both set; choose one")
 	}
 	if a.Password == "" {
 		switch {
 		case a.PasswordEnv != "":
-			v, err := secretFromEnv(a.PasswordEnv)
+			v, err := secretFromEnv("ssh.password_env", a.PasswordEnv)
 			if err != nil {
 				return fmt.Errorf("reading MMP password: %w", err)
 			}
 			a.Password = v
 		case a.PasswordFile != "":
-			v, err := secretFromFile(a.PasswordFile)
+			v, err := secretFromFile("ssh.password_file", a.PasswordFile)
 			if err != nil {
 				return fmt.Errorf("reading MMP password: %w", err)
 			}
@@ -66,7 +70,7 @@ func (a *Auth) Resolve() error {
 		}
 	}
 	if a.KeyPassphrase == "" && a.KeyPassphraseEnv != "" {
-		v, err := secretFromEnv(a.KeyPassphraseEnv)
+		v, err := secretFromEnv("ssh.key_passphrase_env", a.KeyPassphraseEnv)
 		if err != nil {
 			return fmt.Errorf("reading key passphrase: %w", err)
 		}
@@ -75,27 +79,36 @@ func (a *Auth) Resolve() error {
 	return nil
 }
 
-func secretFromEnv(name string) (string, error) {
+func secretFromEnv(key, name string) (string, error) {
 	v, ok := os.LookupEnv(name)
-	if !ok {
-		return "", fmt.Errorf("environment variable %s is not set", name)
-	}
-	if v == "" {
-		return "", fmt.Errorf("environment variable %s is empty", name)
+	switch {
+	case !ok:
+		return "", fmt.Errorf("%s names an environment variable that is not set (the name is not shown, in case it is the secret itself: %s takes the variable's name, not the secret)", key, key)
+	case v == "":
+		return "", fmt.Errorf("%s names an environment variable that is empty", key)
 	}
 	return v, nil
 }
 
-func secretFromFile(path string) (string, error) {
+func secretFromFile(key, path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		// os errors carry the path and the cause, never the content.
-		return "", err
+		// os errors carry the path and the cause, never the content; the
+		// path is shown only when absolute: a relative one may be the
+		// secret itself, put where its file's name belongs.
+		var pe *fs.PathError
+		if !filepath.IsAbs(path) && errors.As(err, &pe) {
+			return "", fmt.Errorf("%s: cannot read the file it names (a relative path, not shown in case it is the secret itself): %w", key, pe.Err)
+		}
+		return "", fmt.Errorf("%s: %w", key, err)
 	}
 	s := strings.TrimSuffix(string(b), "\n")
 	s = strings.TrimSuffix(s, "\r")
 	if s == "" {
-		return "", fmt.Errorf("%s is empty", path)
+		if filepath.IsAbs(path) {
+			return "", fmt.Errorf("%s: %s is empty", key, path)
+		}
+		return "", fmt.Errorf("%s: the file it names is empty", key)
 	}
 	return s, nil
 }

@@ -33,11 +33,16 @@ func TestAuthResolve(t *testing.T) {
 		{name: "already resolved is kept", in: Auth{Password: "given", PasswordEnv: "LW_TEST_PW"}, wantPassword: "given"},
 		{name: "passphrase env", in: Auth{KeyPassphraseEnv: "LW_TEST_PASSPHRASE"}, wantPassphrase: "phrase-" + testPassword},
 		{name: "both sources", in: Auth{PasswordEnv: "LW_TEST_PW", PasswordFile: pwFile}, wantErr: "both set"},
-		{name: "unset env", in: Auth{PasswordEnv: "LW_TEST_UNSET_9c1"}, wantErr: "LW_TEST_UNSET_9c1 is not set"},
-		{name: "empty env", in: Auth{PasswordEnv: "LW_TEST_EMPTY"}, wantErr: "LW_TEST_EMPTY is empty"},
-		{name: "empty file", in: Auth{PasswordFile: emptyFile}, wantErr: "is empty"},
-		{name: "missing file", in: Auth{PasswordFile: filepath.Join(dir, "absent")}, wantErr: "absent"},
-		{name: "unset passphrase env", in: Auth{KeyPassphraseEnv: "LW_TEST_UNSET_9c1"}, wantErr: "passphrase"},
+		{name: "unset env", in: Auth{PasswordEnv: "LW_TEST_UNSET_9c1"}, wantErr: "ssh.password_env names an environment variable that is not set"},
+		{name: "empty env", in: Auth{PasswordEnv: "LW_TEST_EMPTY"}, wantErr: "ssh.password_env names an environment variable that is empty"},
+		{name: "empty file", in: Auth{PasswordFile: emptyFile}, wantErr: "ssh.password_file: " + emptyFile + " is empty"},
+		{name: "missing file", in: Auth{PasswordFile: filepath.Join(dir, "absent")}, wantErr: "ssh.password_file: open " + filepath.Join(dir, "absent")},
+		{name: "unset passphrase env", in: Auth{KeyPassphraseEnv: "LW_TEST_UNSET_9c1"}, wantErr: "reading key passphrase: ssh.key_passphrase_env names"},
+		// The password itself where its variable's or file's name belongs
+		// must never be printed back.
+		{name: "password in password_env", in: Auth{PasswordEnv: testPassword}, wantErr: "ssh.password_env names an environment variable that is not set"},
+		{name: "password in key_passphrase_env", in: Auth{KeyPassphraseEnv: testPassword}, wantErr: "ssh.key_passphrase_env names"},
+		{name: "password in password_file", in: Auth{PasswordFile: testPassword}, wantErr: "ssh.password_file: cannot read the file it names"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
