@@ -47,6 +47,12 @@ func (windowsSystem) Install(s Spec) error {
 		srv.Delete()
 		return fmt.Errorf("setting the recovery actions of %s: %w", s.Name, err)
 	}
+	// leakwatch reports its failures as a stop with an exit code, not a
+	// crash: let the recovery actions apply to those too.
+	if err := srv.SetRecoveryActionsOnNonCrashFailures(true); err != nil {
+		srv.Delete()
+		return fmt.Errorf("setting the recovery actions of %s: %w", s.Name, err)
+	}
 	if err := eventlog.InstallAsEventCreate(s.Name, eventlog.Error|eventlog.Warning|eventlog.Info); err != nil {
 		srv.Delete()
 		return fmt.Errorf("registering event log source %s: %w", s.Name, err)
