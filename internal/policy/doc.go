@@ -20,6 +20,8 @@
 //     one more, its breaker trips instead ("flapping");
 //   - its cooldown since its last restart has passed (cooldown);
 //   - no other restart is in flight (restart_in_progress);
+//   - no other bridge restarted is still waiting to be seen back, since
+//     two bridges would be down at once (restart_in_progress);
 //   - the cluster had fewer than max_per_day restarts in the last 24 hours
 //     (daily_budget_spent);
 //   - now is inside a window (outside_window), unless the emergency rule lifts

@@ -250,6 +250,11 @@ func (e *Engine) decide(snap cluster.Snapshot, wb cluster.WebBridge, led ledger.
 	if f, ok := led.InFlight(); ok {
 		return block(ReasonRestartInProgress, "restart of %s in progress since %s", f.Bridge, stamp(f.Started, loc))
 	}
+	if other, rec, ok := led.RecoveringOther(wb.Name); ok {
+		// Its command has returned, but it is down or not yet seen back:
+		// restarting this one now would leave two bridges down at once.
+		return block(ReasonRestartInProgress, "%s restarted at %s and has not come back yet; never two restarts at once", other, stamp(rec.Restart, loc))
+	}
 	if in.RestartsLast24h >= cfg.MaxPerDay {
 		return block(ReasonDailyBudgetSpent, "%d restarts in the last 24h (max_per_day %d)", in.RestartsLast24h, cfg.MaxPerDay)
 	}

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -412,5 +413,38 @@ func TestRecoveryNeedsASampleProvablyAfterTheRestart(t *testing.T) {
 	wb.LastSeen = end.Add(3 * time.Minute)
 	if d := e.Evaluate(snap, led, testNow)[0]; !d.Recovered {
 		t.Errorf("sample 3m after the restart: reason %s (%s); want recovered", d.Reason, d.Detail)
+	}
+}
+
+// TestNoRestartWhileAnotherIsDown checks that a bridge is not restarted
+// while another, just restarted, has not come back: both would be down at
+// once. Found by the property test (internal/actuator), which restarted a
+// second bridge ten seconds after the first.
+func TestNoRestartWhileAnotherIsDown(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.MaxPerDay = 5
+	led := ledger.NewMemory()
+	snap := testSnapshot(testNow, "wb1", "wb2")
+	e := NewEngine(cfg)
+	e.Evaluate(shift(snap, -time.Hour), led, testNow.Add(-time.Hour))
+	addRestart(t, led, "wb1", testNow.Add(-10*time.Second), ledger.ResultOK, false)
+	for _, d := range e.Evaluate(snap, led, testNow) {
+		if d.Restart {
+			t.Fatalf("%s restarted while wb1 has not come back from its restart", d.WebBridge)
+		}
+		if d.WebBridge == "wb2" && (d.Reason != ReasonRestartInProgress || !strings.Contains(d.Detail, "wb1")) {
+			t.Errorf("wb2: reason %s (%s), want %s naming wb1", d.Reason, d.Detail, ReasonRestartInProgress)
+		}
+	}
+	// Once wb1 is back, wb2 goes.
+	led.MarkRecovered("wb1")
+	var chosen []string
+	for _, d := range e.Evaluate(snap, led, testNow.Add(time.Minute)) {
+		if d.Restart {
+			chosen = append(chosen, d.WebBridge)
+		}
+	}
+	if !slices.Equal(chosen, []string{"wb2"}) {
+		t.Fatalf("restarts %v once wb1 recovered, want wb2", chosen)
 	}
 }
