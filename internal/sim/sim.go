@@ -530,6 +530,12 @@ func (s *Sim) time() time.Time {
 	return time.Unix(0, s.now).In(s.cfg.Start.Location())
 }
 
+// AdvanceTimed is Advance, passing each line with the true time it was
+// written: the time a receiver next to the sender would see it arrive.
+func (s *Sim) AdvanceTimed(d time.Duration, emit func(at time.Time, line []byte)) {
+	s.Advance(d, func(b []byte) { emit(s.time(), b) })
+}
+
 // Advance runs the simulation for d of simulated time and passes each line
 // produced, without its newline, to emit in the order a syslog server would
 // write them. The slice is only valid during the call. emit must not call
