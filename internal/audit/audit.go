@@ -52,6 +52,13 @@ const (
 	EventRequestRefused Event = "request_refused"
 	// EventConfig: the policy configuration (mode) changed.
 	EventConfig Event = "config"
+	// EventDeparted: a discovered component left the cluster sums; Bridge
+	// is its name, Reason forget_after (silent longer than
+	// model.forget_after) or operator (leakwatch forget).
+	EventDeparted Event = "departed"
+	// EventForget: an operator ran `leakwatch forget HOST`; Detail names
+	// the host, the user and what was forgotten.
+	EventForget Event = "forget"
 )
 
 // Entry is one audit line.

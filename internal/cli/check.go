@@ -88,7 +88,19 @@ func printInventory(env *Env, cfg *config.Config) {
 			fmt.Fprintf(tw, "callbridge\t%s\t%s\t-\t-\n", cb.Name, joinOr(hostsOr(cb.Hosts, cb.Name), "-"))
 		}
 		tw.Flush()
-		fmt.Fprintf(w, "hosts not listed are discovered, at most %d\n", cfg.Model.MaxDiscovered)
+		if len(inv.WebBridges) > 0 {
+			fmt.Fprintln(w, "web bridge stats from hosts not listed: unlisted, left out of the sums")
+		} else {
+			fmt.Fprintf(w, "web bridges are discovered (at most %d); one silent for %s leaves the sums\n", cfg.Model.MaxDiscovered, cfg.Model.ForgetAfter)
+		}
+		if len(inv.CallBridges) > 0 {
+			fmt.Fprintln(w, "call bridge stats from hosts not listed: unlisted, every proof withheld while one reports")
+		} else {
+			fmt.Fprintf(w, "call bridges are discovered (at most %d) and never leave on their own\n", cfg.Model.MaxDiscovered)
+		}
+	}
+	if len(inv.Ignore) > 0 {
+		fmt.Fprintf(w, "ignored hosts (lines counted and dropped): %s\n", strings.Join(inv.Ignore, ", "))
 	}
 	p := cfg.Policy
 	fmt.Fprintf(w, "\npolicy: mode %s; restart at a proven leak >= %d sustained %s; windows %s (%s); at most %d CMA sessions; cooldown %s; %d per day\n",

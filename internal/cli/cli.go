@@ -48,6 +48,7 @@ func commands() []command {
 		{"check", "validate a config and print the inventory it implies; --ssh also checks every MMP", checkCmd},
 		{"restart", "restart one Web Bridge now, through the same guards (--force lifts window and load)", restartCmd},
 		{"reset", "clear a Web Bridge's tripped breaker", resetCmd},
+		{"forget", "make the running leakwatch forget a host: a discovered bridge leaves the sums (audited)", forgetCmd},
 		{"demo", "run the whole loop against a simulated cluster and print the URL to open", demoCmd},
 		{"service", "install, uninstall, start or stop leakwatch as a Windows service", serviceCmd},
 		{"version", "print the version", versionCmd},

@@ -150,3 +150,24 @@ func report(env *Env, resp control.Response) error {
 	fmt.Fprintln(env.Stdout, resp.Message)
 	return nil
 }
+
+func forgetCmd(ctx context.Context, env *Env, args []string) error {
+	fs := flagSet(env, "forget", "HOST")
+	fs.String("config", "", "config file (default: built-in defaults)")
+	fs.String("state-dir", config.DefaultStateDir(), "leakwatch's state directory")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return &usageError{"give exactly one HOST (a syslog hostname, matched exactly, ignoring case)"}
+	}
+	host := fs.Arg(0)
+	cfg, err := loadConfig(fs)
+	if err != nil {
+		return err
+	}
+	req := control.Request{Kind: control.KindForget, Host: host, User: os.Getenv("USER")}
+	return operate(ctx, env, cfg, req, func(*actuator.Actuator) (control.Response, error) {
+		return control.Response{}, fmt.Errorf("no leakwatch is running on state_dir %s: forget acts on the running daemon's model (a leakwatch that starts knows no host until it reports; check --state-dir)", cfg.StateDir)
+	})
+}

@@ -2,19 +2,33 @@ package cluster
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
-// Snapshot returns the cluster's state and leak estimate as of now.
+// Snapshot returns the cluster's state and leak estimate as of now. It
+// first lets discovered Web Bridges silent for longer than ForgetAfter leave
+// the sums (recorded in Departures): the one change of state a snapshot
+// makes, since leaving depends on now alone.
 func (m *Model) Snapshot(now time.Time) Snapshot {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.expire(now)
 	o := &m.opts
-	snap := Snapshot{Now: now, Dropped: m.dropped, Clocks: m.clocks.snapshot(), FutureTolerance: o.FutureTolerance}
+	snap := Snapshot{Now: now, Dropped: m.dropped, Clocks: m.clocks.snapshot(), FutureTolerance: o.FutureTolerance,
+		Unlisted: m.unlisted(now), Ignored: m.ignoredHosts(), Departures: slices.Clone(m.departures)}
+	for _, u := range snap.Unlisted {
+		if u.Role == RoleCallBridge && u.Reporting {
+			snap.Withheld = append(snap.Withheld, u.Host)
+		}
+	}
 
 	snap.CallBridges = make([]CallBridge, 0, len(m.cbs))
 	warm := m.warm(now)
-	allCBFresh := len(m.cbs) > 0 && warm
+	// An unlisted Call Bridge that reports may carry CMA sessions the
+	// peaks leave out: no proof holds while it does.
+	allCBFresh := len(m.cbs) > 0 && warm && len(snap.Withheld) == 0
 	for _, cb := range m.cbs {
 		c := CallBridge{Name: cb.name, Hosts: cb.hosts, Listed: cb.listed, Seen: cb.seen, Stale: true}
 		if r := cb.last(); r != nil {
@@ -119,6 +133,10 @@ func (m *Model) leak(snap *Snapshot, allCBFresh bool) Leak {
 		l.Sessions += w.Sessions
 	}
 	switch {
+	case len(snap.Withheld) > 0:
+		l.Reason = fmt.Sprintf("proofs withheld: unlisted call bridge %s reports, and its CMA sessions are not in the peaks every proof subtracts (list it in inventory.callbridges, name it in inventory.ignore, or run leakwatch forget %s)",
+			strings.Join(snap.Withheld, ", "), snap.Withheld[0])
+		return l
 	case len(snap.WebBridges) == 0:
 		l.Reason = "no web bridge has reported"
 		return l

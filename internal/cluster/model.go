@@ -10,7 +10,6 @@ package cluster
 import (
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -58,6 +57,14 @@ type Options struct {
 	MaxDiscovered int
 	// DefaultLimit is the session limit of a Web Bridge with none set.
 	DefaultLimit int64
+	// ForgetAfter is how long a discovered Web Bridge may be silent before
+	// it leaves the sums (a decommissioned lab bridge must not keep the
+	// estimate unknown forever). Discovered Call Bridges never leave on
+	// their own.
+	ForgetAfter time.Duration
+	// Ignore lists hosts known to belong elsewhere (a lab cluster): their
+	// stats lines are counted and dropped, whatever their role.
+	Ignore []string
 	// FutureTolerance is how far a sample's own timestamp (the sender's
 	// clock) may be ahead of its arrival (leakwatch's clock). A sample
 	// further ahead is a broken clock or a forgery: it is rejected and
@@ -89,6 +96,9 @@ func (o *Options) setDefaults() {
 	if o.DefaultLimit <= 0 {
 		o.DefaultLimit = DefaultSessionLimit
 	}
+	if o.ForgetAfter <= 0 {
+		o.ForgetAfter = DefaultForgetAfter
+	}
 	if o.FutureTolerance <= 0 {
 		o.FutureTolerance = DefaultFutureTolerance
 	}
@@ -107,6 +117,12 @@ const (
 	Applied
 	// DroppedCap samples came from an unknown host past the discovery cap.
 	DroppedCap
+	// DroppedIgnored samples came from a host in Options.Ignore.
+	DroppedIgnored
+	// Unlisted samples came from a host that the inventory of their role
+	// does not list, while it lists others: they are left out of the sums
+	// (an unlisted Call Bridge withholds proofs while it reports).
+	Unlisted
 	// RejectedFuture samples were stamped more than FutureTolerance ahead
 	// of their arrival; nothing changed but the host's clock record.
 	RejectedFuture
@@ -188,6 +204,13 @@ type Model struct {
 	firstAt time.Time
 	// clocks holds each sending host's apparent clock offset.
 	clocks clocks
+	// ignore counts the lines of each host in Options.Ignore.
+	ignore map[string]uint64
+	// strays are hosts not listed for a role whose inventory is given.
+	strays map[hostRole]*stray
+	// departures are the recent discovered components that left the sums.
+	departures []Departure
+	departSeq  uint64
 }
 
 // New returns an empty model for the inventory in opts. The inventory must
@@ -200,6 +223,8 @@ func New(opts Options) (*Model, error) {
 		opts:     opts,
 		wbByHost: make(map[string]*webBridge),
 		cbByHost: make(map[string]*callBridge),
+		ignore:   make(map[string]uint64),
+		strays:   make(map[hostRole]*stray),
 	}
 	m.clocks.max = 2 * opts.MaxDiscovered
 	names := map[string]bool{}
@@ -235,20 +260,27 @@ func New(opts Options) (*Model, error) {
 		}
 		m.cbs = append(m.cbs, cb)
 	}
+	for _, h := range opts.Ignore {
+		h = FoldHost(h)
+		if m.wbByHost[h] != nil || m.cbByHost[h] != nil {
+			return nil, fmt.Errorf("host %q is both listed and ignored", h)
+		}
+		m.ignore[h] = 0
+	}
 	m.sort()
-	m.clocks.max += len(m.wbByHost) + len(m.cbByHost)
+	m.clocks.max += len(m.wbByHost) + len(m.cbByHost) + len(m.ignore)
 	return m, nil
 }
 
-// hostsOf returns the member's hosts, lower-cased; a member with no hosts
-// logs under its own name.
+// hostsOf returns the member's hosts, folded (FoldHost); a member with no
+// hosts logs under its own name.
 func hostsOf(mb Member) []string {
 	if len(mb.Hosts) == 0 {
-		return []string{strings.ToLower(mb.Name)}
+		return []string{FoldHost(mb.Name)}
 	}
 	out := make([]string, len(mb.Hosts))
 	for i, h := range mb.Hosts {
-		out[i] = strings.ToLower(h)
+		out[i] = FoldHost(h)
 	}
 	return out
 }
@@ -270,7 +302,7 @@ func (m *Model) Observe(l *logline.Line, arrived time.Time) Outcome {
 	if l.Kind != logline.WebBridgeStats && l.Kind != logline.CallBridgeStats {
 		return Ignored
 	}
-	host := strings.ToLower(string(l.Host))
+	host := FoldHost(string(l.Host))
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	ahead := l.Time.Sub(arrived)
@@ -278,6 +310,10 @@ func (m *Model) Observe(l *logline.Line, arrived time.Time) Outcome {
 	m.clocks.record(host, ahead, arrived, future)
 	if future {
 		return RejectedFuture
+	}
+	if n, ok := m.ignore[host]; ok {
+		m.ignore[host] = n + 1
+		return DroppedIgnored
 	}
 	// The earliest moment the sample may have been taken, as far as
 	// leakwatch's clock can tell: its own time, unless that is ahead.
@@ -287,6 +323,13 @@ func (m *Model) Observe(l *logline.Line, arrived time.Time) Outcome {
 	}
 	if l.Kind == logline.WebBridgeStats {
 		wb := m.wbByHost[host]
+		if wb == nil && len(m.opts.WebBridges) > 0 {
+			if !m.recordStray(host, RoleWebBridge, l.Time, arrived) {
+				m.dropped++
+				return DroppedCap
+			}
+			return Unlisted
+		}
 		if wb == nil {
 			if m.discovered >= m.opts.MaxDiscovered {
 				m.dropped++
@@ -305,6 +348,13 @@ func (m *Model) Observe(l *logline.Line, arrived time.Time) Outcome {
 		return Applied
 	}
 	cb := m.cbByHost[host]
+	if cb == nil && len(m.opts.CallBridges) > 0 {
+		if !m.recordStray(host, RoleCallBridge, l.Time, arrived) {
+			m.dropped++
+			return DroppedCap
+		}
+		return Unlisted
+	}
 	if cb == nil {
 		if m.discovered >= m.opts.MaxDiscovered {
 			m.dropped++
@@ -341,7 +391,7 @@ func (m *Model) Observe(l *logline.Line, arrived time.Time) Outcome {
 // Call Bridge's report period covers it and it is past the warm-up (before,
 // a Call Bridge that has not reported yet would be left out of the peaks).
 func (m *Model) prove(wb *webBridge, s wbSample) {
-	if !s.at.After(wb.restartAt) || s.at.Sub(m.firstAt) < m.warmup() {
+	if !s.at.After(wb.restartAt) || s.at.Sub(m.firstAt) < m.warmup() || m.withheldAt(s.at) {
 		return
 	}
 	if peaks, ok := m.peakCovering(s.at); ok {

@@ -20,6 +20,16 @@ type Snapshot struct {
 	// FutureTolerance is the model's: how far a sample's own time may be
 	// ahead of leakwatch's clock (see SampledAfter).
 	FutureTolerance time.Duration
+	// Unlisted are hosts sending a role's stats that the inventory of that
+	// role does not list; they are in no sum.
+	Unlisted []UnlistedHost
+	// Withheld names the unlisted Call Bridges reporting now: while any
+	// does, no proof holds and the estimate is invalid.
+	Withheld []string
+	// Ignored are the inventory.ignore hosts with their dropped lines.
+	Ignored []IgnoredHost
+	// Departures are the recent discovered components that left the sums.
+	Departures []Departure
 }
 
 // WebBridge is one Web Bridge's latest state.

@@ -95,6 +95,9 @@ type Model struct {
 	ClockSkew     time.Duration `mapstructure:"clock_skew"`
 	MaxDiscovered int           `mapstructure:"max_discovered"`
 	SessionLimit  int64         `mapstructure:"session_limit"`
+	// ForgetAfter is how long a discovered Web Bridge may be silent before it
+	// leaves the sums.
+	ForgetAfter time.Duration `mapstructure:"forget_after"`
 	// FutureTolerance is how far a sample's own time may be ahead of its arrival.
 	FutureTolerance time.Duration `mapstructure:"future_tolerance"`
 }
@@ -103,6 +106,8 @@ type Model struct {
 type Inventory struct {
 	WebBridges  []WebBridge  `mapstructure:"webbridges"`
 	CallBridges []CallBridge `mapstructure:"callbridges"`
+	// Ignore lists hosts whose stats lines are counted and dropped.
+	Ignore []string `mapstructure:"ignore"`
 }
 
 // WebBridge is one Web Bridge in the inventory.
@@ -196,8 +201,10 @@ var defaults = map[string]any{
 	"model.max_discovered":                     64,
 	"model.session_limit":                      149,
 	"model.future_tolerance":                   "2m",
+	"model.forget_after":                       "24h",
 	"inventory.webbridges":                     []any{},
 	"inventory.callbridges":                    []any{},
+	"inventory.ignore":                         []string{},
 	"policy.mode":                              "observe",
 	"policy.plan":                              "threshold",
 	"policy.forecast_margin":                   "24h",

@@ -56,6 +56,7 @@ func TestBadConfigs(t *testing.T) {
 		{"bad-plan.yml", []string{":2: policy.plan:", `"predict" is not allowed (allowed: threshold, forecast)`, ":3: policy.forecast_margin: must not be negative"}},
 		{"bad-duration.yml", []string{`:2: model.stale_after: "11 minutes" is not a duration`}},
 		{"bad-future-tolerance.yml", []string{":2: model.future_tolerance", "between 1s and 1h"}},
+		{"bad-host.yml", []string{`inventory.webbridges[0].hosts[1]: "cms wb2" is not a syslog hostname`, `inventory.ignore[0]: host "CMS-WB1" is listed in the inventory`}},
 		{"bad-window.yml", []string{":4: policy.windows[1]", "Caturday"}},
 		{"bad-timezone.yml", []string{":2: policy.timezone", "IANA"}},
 		{"duplicate-host.yml", []string{"inventory.webbridges[1].hosts[0]", `"cms1" is already listed under web bridge wb1`}},

@@ -45,6 +45,8 @@ func (cfg *Config) ModelOptions() cluster.Options {
 		MaxDiscovered:   cfg.Model.MaxDiscovered,
 		DefaultLimit:    cfg.Model.SessionLimit,
 		FutureTolerance: cfg.Model.FutureTolerance,
+		ForgetAfter:     cfg.Model.ForgetAfter,
+		Ignore:          cfg.Inventory.Ignore,
 	}
 	if o.ClockSkew == 0 {
 		o.ClockSkew = -1 // an explicit 0s means no margin

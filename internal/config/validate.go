@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/leakwatch/leakwatch/internal/cluster"
 	"github.com/leakwatch/leakwatch/internal/mmp"
 	"github.com/leakwatch/leakwatch/internal/policy"
 )
@@ -122,6 +123,9 @@ func (cfg *Config) validate() Errors {
 	}
 	c.atLeast("model.max_discovered", int64(m.MaxDiscovered), 1)
 	c.atLeast("model.session_limit", m.SessionLimit, 1)
+	if m.ForgetAfter < m.StaleAfter {
+		c.fail("model.forget_after", "must be at least model.stale_after (%s), got %s", m.StaleAfter, m.ForgetAfter)
+	}
 	if m.FutureTolerance < time.Second || m.FutureTolerance > time.Hour {
 		c.fail("model.future_tolerance", "must be between 1s and 1h (how far a sender's clock may run ahead), got %s", m.FutureTolerance)
 	}
@@ -220,6 +224,7 @@ func (cfg *Config) validateInventory(c *checker) {
 		}
 		names[wb.Name] = true
 		for j, h := range wb.Hosts {
+			c.host(fmt.Sprintf("%s.hosts[%d]", key, j), h)
 			h = strings.ToLower(h)
 			if prev, dup := hosts[h]; dup {
 				c.fail(fmt.Sprintf("%s.hosts[%d]", key, j), "host %q is already listed under web bridge %s", h, prev)
@@ -254,11 +259,52 @@ func (cfg *Config) validateInventory(c *checker) {
 		}
 		names[cb.Name] = true
 		for j, h := range cb.Hosts {
+			c.host(fmt.Sprintf("%s.hosts[%d]", key, j), h)
 			h = strings.ToLower(h)
 			if prev, dup := hosts[h]; dup {
 				c.fail(fmt.Sprintf("%s.hosts[%d]", key, j), "host %q is already listed under call bridge %s", h, prev)
 			}
 			hosts[h] = cb.Name
+		}
+	}
+	listed := map[string]bool{}
+	add := func(name string, hs []string) {
+		if len(hs) == 0 {
+			hs = []string{name} // a member with no hosts logs under its name
+		}
+		for _, h := range hs {
+			listed[cluster.FoldHost(h)] = true
+		}
+	}
+	for _, wb := range cfg.Inventory.WebBridges {
+		add(wb.Name, wb.Hosts)
+	}
+	for _, cb := range cfg.Inventory.CallBridges {
+		add(cb.Name, cb.Hosts)
+	}
+	for i, h := range cfg.Inventory.Ignore {
+		key := fmt.Sprintf("inventory.ignore[%d]", i)
+		c.host(key, h)
+		if listed[cluster.FoldHost(h)] {
+			c.fail(key, "host %q is listed in the inventory: a host is either listed or ignored", h)
+		}
+	}
+}
+
+// host checks a syslog hostname as the parser accepts them: letters,
+// digits, '.', '-', '_' and ':'. Hosts match exactly except for ASCII case,
+// so a trailing dot makes another host.
+func (c *checker) host(key, h string) {
+	if h == "" || len(h) > 253 {
+		c.fail(key, "must be a hostname of 1 to 253 characters, got %q", h)
+		return
+	}
+	for i := 0; i < len(h); i++ {
+		switch b := h[i]; {
+		case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b >= '0' && b <= '9', b == '.', b == '-', b == '_', b == ':':
+		default:
+			c.fail(key, "%q is not a syslog hostname (letters, digits, '.', '-', '_', ':' only)", h)
+			return
 		}
 	}
 }

@@ -40,6 +40,7 @@ import (
 const (
 	KindReset   = "reset"
 	KindRestart = "restart"
+	KindForget  = "forget"
 )
 
 // ClockTolerance is how far ahead of the daemon's wall clock a request's
@@ -55,7 +56,9 @@ type Request struct {
 	Kind   string `json:"kind"`
 	Bridge string `json:"webbridge"`
 	Force  bool   `json:"force"`
-	User   string `json:"user,omitempty"`
+	// Host is the syslog hostname a forget request names.
+	Host string `json:"host,omitempty"`
+	User string `json:"user,omitempty"`
 	// Time is when the command wrote the request and Deadline when it
 	// stops waiting for the answer, both on the host's wall clock: the
 	// daemon refuses a request past its deadline, because nobody waits

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -74,6 +75,8 @@ type Daemon struct {
 	lock     *control.Lock
 	// ha is the instance's part in an HA pair; nil without ha configured.
 	ha *haRole
+	// departSeen is the Seq of the last departure reported (policy loop only).
+	departSeen uint64
 	// restarter is swapped on reload, so new SSH settings apply at once.
 	restarter swapRestarter
 }
@@ -334,6 +337,28 @@ func (d *Daemon) policyLoop(ctx context.Context) {
 			d.serveRequests(ctx)
 		}
 		d.markRestarts()
+		d.reportDepartures(now)
+	}
+}
+
+// reportDepartures logs and audits each discovered component that left the
+// sums since the last call.
+func (d *Daemon) reportDepartures(now time.Time) {
+	for _, dep := range d.model.Departures() {
+		if dep.Seq <= d.departSeen {
+			continue
+		}
+		d.departSeen = dep.Seq
+		why := fmt.Sprintf("silent since %s, longer than model.forget_after", dep.LastSeen.Format(time.RFC3339))
+		if dep.Why == cluster.DepartedOperator {
+			why = "forgotten by an operator (leakwatch forget)"
+		}
+		d.log.Warn("discovered component left the cluster sums", "role", dep.Role, "name", dep.Name,
+			"hosts", dep.Hosts, "last_seen", dep.LastSeen, "why", why)
+		if err := d.audit.Write(audit.Entry{Time: now, Event: audit.EventDeparted, Bridge: dep.Name,
+			Reason: dep.Why, Detail: fmt.Sprintf("%s %s (hosts %s): %s", dep.Role, dep.Name, strings.Join(dep.Hosts, ", "), why)}); err != nil {
+			d.log.Error("audit entry lost", "event", audit.EventDeparted, "err", err)
+		}
 	}
 }
 
@@ -392,6 +417,13 @@ func (d *Daemon) answer(ctx context.Context, req control.Request, now time.Time)
 		}
 	case control.KindRestart:
 		resp = control.Restart(ctx, d.act, d.model.Snapshot(now), req, now)
+	case control.KindForget:
+		var err error
+		if resp, err = control.Forget(d.model, d.audit, req, now); err != nil {
+			d.log.Error("audit entry lost", "event", audit.EventForget, "err", err)
+		}
+		d.log.Info("leakwatch forget", "host", req.Host, "user", req.User, "ok", resp.OK, "result", resp.Message)
+		d.reportDepartures(now)
 	default:
 		resp.Message = fmt.Sprintf("unknown request kind %q", req.Kind)
 	}
@@ -459,7 +491,8 @@ func restartOnly(a, b *config.Config) []string {
 	if fmt.Sprint(a.Inputs) != fmt.Sprint(b.Inputs) {
 		out = append(out, "inputs")
 	}
-	if fmt.Sprint(a.Inventory.CallBridges) != fmt.Sprint(b.Inventory.CallBridges) || len(a.Inventory.WebBridges) != len(b.Inventory.WebBridges) {
+	if fmt.Sprint(a.Inventory.CallBridges) != fmt.Sprint(b.Inventory.CallBridges) || len(a.Inventory.WebBridges) != len(b.Inventory.WebBridges) ||
+		fmt.Sprint(a.Inventory.Ignore) != fmt.Sprint(b.Inventory.Ignore) {
 		out = append(out, "inventory")
 	} else {
 		for i := range a.Inventory.WebBridges {

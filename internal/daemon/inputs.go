@@ -118,6 +118,18 @@ func (f *feeder) feed(data []byte, name string) {
 				"source", f.source, "from", name, "host", string(l.Host), "stamped", l.Time, "arrived", arrived,
 				"ahead", l.Time.Sub(arrived).Round(time.Second), "tolerance", f.model.Options().FutureTolerance)
 		}
+	case cluster.Unlisted:
+		// At most one log line a minute per host and role: an operator
+		// sees a bridge they forgot to list without a flood.
+		if l.Kind == logline.CallBridgeStats {
+			if f.counts.hostLog.allow("unlisted-cb/"+string(l.Host), arrived) {
+				f.logger.Warn("call bridge stats from a host not in inventory.callbridges: every proof is withheld while it reports, since its CMA sessions are missing from the peaks; list it, name it in inventory.ignore, or run leakwatch forget HOST",
+					"source", f.source, "from", name, "host", string(l.Host))
+			}
+		} else if f.counts.hostLog.allow("unlisted-wb/"+string(l.Host), arrived) {
+			f.logger.Warn("web bridge stats from a host not in inventory.webbridges: left out of the sums; list it or name it in inventory.ignore",
+				"source", f.source, "from", name, "host", string(l.Host))
+		}
 	case cluster.Applied:
 		if f.notify != nil {
 			f.notify()

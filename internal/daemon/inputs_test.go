@@ -3,10 +3,12 @@ package daemon
 import (
 	"bytes"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/leakwatch/leakwatch/internal/audit"
 	"github.com/leakwatch/leakwatch/internal/cluster"
 )
 
@@ -41,5 +43,41 @@ func TestFeederRejectsFutureStampedLines(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "host=wb1") {
 		t.Errorf("log does not name the host:\n%s", logs.String())
+	}
+}
+
+// TestDepartureLoggedAndAuditedOnce: a discovered Web Bridge silent for
+// longer than model.forget_after leaves the sums; the daemon logs and
+// audits that once.
+func TestDepartureLoggedAndAuditedOnce(t *testing.T) {
+	m, err := cluster.New(cluster.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	al, err := audit.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer al.Close()
+	var logs bytes.Buffer
+	d := &Daemon{model: m, audit: al, log: slog.New(slog.NewTextHandler(&logs, nil))}
+	t0 := time.Date(2026, 3, 18, 10, 0, 0, 0, time.UTC)
+	counts := &counters{hostLog: newRateLimiter(time.Minute, 16)}
+	f := newFeeder(SourceFiles, time.UTC, m, counts, d.log, func() time.Time { return t0 }, nil)
+	f.feed([]byte(`Mar 18 10:00:00 user.info lab-wb "webbridge": INFO : [DEBUGGING] Stats 40, c:100, d:60`), "cms.log")
+	later := t0.Add(25 * time.Hour)
+	m.Snapshot(later)
+	d.reportDepartures(later)
+	d.reportDepartures(later)
+	es, err := audit.ReadTail(path, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 1 || es[0].Event != audit.EventDeparted || es[0].Bridge != "lab-wb" || es[0].Reason != cluster.DepartedSilent {
+		t.Errorf("audit = %+v, want one departed entry for lab-wb (forget_after)", es)
+	}
+	if n := strings.Count(logs.String(), "left the cluster sums"); n != 1 {
+		t.Errorf("%d departure log lines, want 1:\n%s", n, logs.String())
 	}
 }

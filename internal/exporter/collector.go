@@ -139,6 +139,15 @@ func (e emitter) health(st status.State) {
 		}
 	}
 	e.emit(dropped, float64(st.Cluster.Dropped))
+	for _, u := range st.Cluster.Unlisted {
+		e.emit(unlistedLines, float64(u.Lines), u.Host, string(u.Role))
+	}
+	for _, h := range st.Cluster.Withheld {
+		e.emit(proofsWithheld, 1, h)
+	}
+	for _, h := range st.Cluster.Ignored {
+		e.emit(ignoredLines, float64(h.Lines), h.Host)
+	}
 	for _, h := range st.Cluster.Clocks {
 		e.emit(hostOffset, h.Offset.Seconds(), h.Host)
 		e.emit(futureRejected, float64(h.FutureRejected), h.Host)

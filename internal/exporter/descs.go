@@ -101,6 +101,15 @@ var (
 	futureRejected = counter("leakwatch_future_stamped_lines_total",
 		"Statistics lines rejected because their own timestamp was more than model.future_tolerance ahead of their arrival (a wrong clock on the sender, or a forged line), by sending host. Such a line never changes a bridge's state.",
 		"host")
+	unlistedLines = counter("leakwatch_unlisted_lines_total",
+		"Statistics lines from a host that the inventory of their role does not list while it lists others (a bridge forgotten in the inventory, a lab server, a look-alike name), by host and role. They are in no sum; an unlisted Call Bridge also withholds every proof while it reports (see leakwatch_proofs_withheld).",
+		"host", "role")
+	ignoredLines = counter("leakwatch_ignored_lines_total",
+		"Statistics lines from hosts named in inventory.ignore, counted and dropped, by host.",
+		"host")
+	proofsWithheld = gauge("leakwatch_proofs_withheld",
+		"1 while this unlisted Call Bridge reports: its CMA sessions are missing from the peaks every proof subtracts, so no Web Bridge's leak is proven and no restart happens. List it in inventory.callbridges, name it in inventory.ignore, or run leakwatch forget HOST. Absent otherwise.",
+		"host")
 	auditErrors = counter("leakwatch_audit_write_errors_total",
 		"Audit log entries that could not be written (disk full, permissions). Decisions and restarts are then missing from the audit trail.")
 	ready = gauge("leakwatch_ready",
@@ -143,7 +152,7 @@ var all = []metric{
 	cbCMA, cbCMAPeak, cbLegs, cbLegsPeak, cbLastReport,
 	clEstimate, clBound, clValid,
 	lines, statsLines, malformed, inputUp, inputErrors, syslogSenders, dropped, auditErrors, ready, configLoaded,
-	hostOffset, futureRejected,
+	hostOffset, futureRejected, unlistedLines, ignoredLines, proofsWithheld,
 	restarts, lastRestart, blocked, breaker, inFlight, mode,
 	haLeader, haUp,
 }

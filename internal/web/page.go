@@ -42,6 +42,7 @@ type page struct {
 	Cluster             clusterView
 	WebBridges          []webBridgeRow
 	CallBridges         []callBridgeRow
+	Hosts               []hostRow
 	Audit               []auditRow
 	AuditFile           string
 	AuditError          string
@@ -132,6 +133,7 @@ func buildPage(st status.State, entries []audit.Entry, auditFile string, auditEr
 		}
 		p.CallBridges = append(p.CallBridges, r)
 	}
+	p.Hosts = hostRowsOf(st)
 	for _, e := range entries {
 		p.Audit = append(p.Audit, auditRowOf(e, now, loc))
 	}
