@@ -33,8 +33,8 @@ func runCmd(ctx context.Context, env *Env, args []string) error {
 	if is, err := env.Services.IsService(); err != nil {
 		return fmt.Errorf("asking Windows whether this is a service: %w", err)
 	} else if is {
-		return env.Services.Run(func(ctx context.Context, name string, ready func()) error {
-			return runService(ctx, env, fs, name, ready)
+		return env.Services.Run(func(ctx context.Context, name string, ready func(), reloads <-chan struct{}) error {
+			return runService(ctx, env, fs, name, ready, reloads)
 		})
 	}
 	cfg, err := loadConfig(fs)
@@ -43,15 +43,16 @@ func runCmd(ctx context.Context, env *Env, args []string) error {
 	}
 	level := new(slog.LevelVar)
 	_ = level.UnmarshalText([]byte(cfg.Log.Level))
-	return runDaemon(ctx, env, fs, cfg, newLeveledLogger(cfg, env, level), level, nil)
+	return runDaemon(ctx, env, fs, cfg, newLeveledLogger(cfg, env, level), level, nil, nil)
 }
 
 // runDaemon runs the daemon until ctx ends; ready, if not nil, is called
-// once it serves.
-func runDaemon(ctx context.Context, env *Env, fs *pflag.FlagSet, cfg *config.Config, logger *slog.Logger, level *slog.LevelVar, ready func()) error {
+// once it serves, and each value from reloads (besides SIGHUP) reloads.
+func runDaemon(ctx context.Context, env *Env, fs *pflag.FlagSet, cfg *config.Config, logger *slog.Logger, level *slog.LevelVar, ready func(), reloads <-chan struct{}) error {
 	return daemon.Run(ctx, daemon.Options{
 		Config:       cfg,
 		Reload:       func() (*config.Config, error) { return loadConfig(fs) },
+		Reloads:      reloads,
 		Logger:       logger,
 		LevelVar:     level,
 		NewRestarter: func(c *config.Config) (actuator.Restarter, error) { return newRestarter(c, env, logger) },

@@ -23,6 +23,7 @@ var serviceActions = []struct{ name, summary string }{
 	{"uninstall", "remove the service and its event log source"},
 	{"start", "start the service and wait until it serves"},
 	{"stop", "stop the service and wait until it has stopped"},
+	{"reload", "reload the config as SIGHUP does on Unix (a bad one is refused, the old one kept)"},
 }
 
 func serviceCmd(_ context.Context, env *Env, args []string) error {
@@ -32,7 +33,7 @@ func serviceCmd(_ context.Context, env *Env, args []string) error {
 			fmt.Fprintf(env.Stderr, "  %-10s %s\n", a.name, a.summary)
 		}
 		if len(args) == 0 {
-			return &usageError{"service needs an action: install, uninstall, start or stop"}
+			return &usageError{"service needs an action: install, uninstall, start, stop or reload"}
 		}
 		return pflag.ErrHelp
 	}
@@ -49,9 +50,9 @@ func serviceCmd(_ context.Context, env *Env, args []string) error {
 		timeout = fs.Duration("timeout", 2*time.Minute, "how long to wait until it serves")
 	case "stop":
 		timeout = fs.Duration("timeout", service.StopTimeout+10*time.Second, "how long to wait until it has stopped")
-	case "uninstall":
+	case "uninstall", "reload":
 	default:
-		return &usageError{fmt.Sprintf("unknown service action %q: use install, uninstall, start or stop", action)}
+		return &usageError{fmt.Sprintf("unknown service action %q: use install, uninstall, start, stop or reload", action)}
 	}
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
@@ -78,6 +79,11 @@ func serviceCmd(_ context.Context, env *Env, args []string) error {
 			return err
 		}
 		fmt.Fprintf(env.Stdout, "service %s has stopped\n", *name)
+	case "reload":
+		if err := sys.Reload(*name); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "asked service %s to reload; its log says whether the new config was taken\n", *name)
 	}
 	return nil
 }
@@ -122,7 +128,7 @@ func installService(env *Env, sys service.System, name, configFile, account stri
 // stderr goes nowhere, so the log goes to <state_dir>\leakwatch.log and
 // the event log (source name). A config that does not load is reported
 // there too.
-func runService(ctx context.Context, env *Env, fs *pflag.FlagSet, name string, ready func()) error {
+func runService(ctx context.Context, env *Env, fs *pflag.FlagSet, name string, ready func(), reloads <-chan struct{}) error {
 	events, evErr := env.Services.OpenEventLog(name)
 	if evErr != nil {
 		events = nil
@@ -161,7 +167,7 @@ func runService(ctx context.Context, env *Env, fs *pflag.FlagSet, name string, r
 		logger.Warn("logging to the file only: cannot open the event log (was the service installed with leakwatch service install?)", "source", name, "err", evErr)
 	}
 	logger.Info("starting as a Windows service", "service", name, "config", cfg.File, "log_file", path)
-	err = runDaemon(ctx, env, fs, cfg, logger, level, ready)
+	err = runDaemon(ctx, env, fs, cfg, logger, level, ready, reloads)
 	if err != nil {
 		logger.Error("leakwatch stopped", "err", err)
 	}

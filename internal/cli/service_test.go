@@ -23,6 +23,9 @@ type fakeServices struct {
 	events    *fakeEventLog
 	served    chan struct{} // closed when the ServiceFunc called ready
 	timeout   time.Duration
+	// whileServing, if set, runs once the service serves, with the
+	// service's reload channel; the service is stopped when it returns.
+	whileServing func(reloads chan<- struct{})
 }
 
 func (f *fakeServices) record(c string) {
@@ -47,19 +50,31 @@ func (f *fakeServices) Stop(n string, t time.Duration) error {
 	f.timeout = t
 	return nil
 }
+func (f *fakeServices) Reload(n string) error    { f.record("reload " + n); return nil }
 func (f *fakeServices) IsService() (bool, error) { return f.isService, nil }
 
-// Run serves run as the service control manager would: it stops the
-// service (cancels its context) once run says it serves.
+// Run serves run as the service control manager would: once run says it
+// serves, it runs whileServing, then stops the service (cancels its
+// context).
 func (f *fakeServices) Run(run service.ServiceFunc) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	f.served = make(chan struct{})
+	reloads := make(chan struct{})
 	var once sync.Once
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	return run(ctx, "leakwatch-test", func() {
-		once.Do(func() { close(f.served) })
-		cancel()
-	})
+		once.Do(func() {
+			close(f.served)
+			wg.Go(func() {
+				defer cancel()
+				if f.whileServing != nil {
+					f.whileServing(reloads)
+				}
+			})
+		})
+	}, reloads)
 }
 
 func (f *fakeServices) OpenEventLog(source string) (service.EventLog, error) {
@@ -154,6 +169,7 @@ func TestServiceActions(t *testing.T) {
 		{args: []string{"service", "stop", "--name", "lw2", "--timeout", "5s"}, call: "stop lw2", timeout: 5 * time.Second},
 		{args: []string{"service", "stop"}, call: "stop leakwatch", timeout: service.StopTimeout + 10*time.Second},
 		{args: []string{"service", "uninstall", "--name", "lw2"}, call: "uninstall lw2"},
+		{args: []string{"service", "reload"}, call: "reload leakwatch"},
 		{args: []string{"service"}, code: 2, errContains: "needs an action"},
 		{args: []string{"service", "restart"}, code: 2, errContains: `unknown service action "restart"`},
 		{args: []string{"service", "start", "extra"}, code: 2, errContains: `unexpected argument "extra"`},
@@ -199,7 +215,20 @@ func TestRunAsServiceLogsToFileAndEventLog(t *testing.T) {
 	dir := t.TempDir()
 	state := filepath.Join(dir, "state")
 	cfg := writeConfig(t, dir, "web:\n  listen_address: 127.0.0.1:0\n")
+	logPath := filepath.Join(state, "leakwatch.log")
 	f := &fakeServices{isService: true, events: &fakeEventLog{}}
+	// The manager's paramchange reloads the config, as SIGHUP does.
+	f.whileServing = func(reloads chan<- struct{}) {
+		writeConfig(t, dir, "web:\n  listen_address: 127.0.0.1:0\npolicy:\n  threshold: 35\n")
+		reloads <- struct{}{}
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			if b, _ := os.ReadFile(logPath); strings.Contains(string(b), "config reloaded") {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	code, _, errOut := runWith(t, f, "/x/leakwatch", "run", "--config", cfg, "--state-dir", state)
 	if code != 0 {
 		t.Fatalf("exit %d: %s\nevents:\n%s", code, errOut, f.events.all())
@@ -216,7 +245,7 @@ func TestRunAsServiceLogsToFileAndEventLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"starting as a Windows service", "service=leakwatch-test", "ready"} {
+	for _, want := range []string{"starting as a Windows service", "service=leakwatch-test", "ready", "config reloaded"} {
 		if !strings.Contains(string(log), want) {
 			t.Errorf("leakwatch.log lacks %q:\n%s", want, log)
 		}

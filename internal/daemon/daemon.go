@@ -36,6 +36,9 @@ type Options struct {
 	Config *config.Config
 	// Reload loads the configuration again (on SIGHUP). nil disables reload.
 	Reload func() (*config.Config, error)
+	// Reloads, if set, asks for what SIGHUP does: Windows has no SIGHUP, so
+	// its service manager's "paramchange" control arrives here.
+	Reloads <-chan struct{}
 	// Logger receives the daemon's log.
 	Logger *slog.Logger
 	// LevelVar, if set, is the logger's level, changed on reload.
@@ -276,10 +279,9 @@ func (d *Daemon) run(ctx context.Context) error {
 		case <-ctx.Done():
 			done = true
 		case <-hup:
-			d.reopenAudit()
-			if d.opts.Reload != nil {
-				d.reload()
-			}
+			d.hangup()
+		case <-d.opts.Reloads:
+			d.hangup()
 		}
 	}
 	wg.Wait()
@@ -290,6 +292,14 @@ func (d *Daemon) run(ctx context.Context) error {
 	}
 	d.log.Info("leakwatch stopped")
 	return nil
+}
+
+// hangup reopens the audit log, then reloads the config.
+func (d *Daemon) hangup() {
+	d.reopenAudit()
+	if d.opts.Reload != nil {
+		d.reload()
+	}
 }
 
 // readyWatch marks the daemon ready once the file inputs have caught up

@@ -40,6 +40,17 @@ func (s *syncBuf) String() string {
 // TestReloadOnSIGHUP reloads a good config, then refuses a bad one and
 // keeps running on the last good one, saying why.
 func TestReloadOnSIGHUP(t *testing.T) {
+	testReload(t, nil, func() { syscall.Kill(os.Getpid(), syscall.SIGHUP) })
+}
+
+// TestReloadOnRequest does the same through Options.Reloads, which the
+// Windows service's paramchange control feeds (Windows has no SIGHUP).
+func TestReloadOnRequest(t *testing.T) {
+	reloads := make(chan struct{})
+	testReload(t, reloads, func() { reloads <- struct{}{} })
+}
+
+func testReload(t *testing.T, reloads chan struct{}, trigger func()) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "leakwatch.yaml")
 	write := func(s string) {
@@ -59,8 +70,9 @@ func TestReloadOnSIGHUP(t *testing.T) {
 		t.Fatal(err)
 	}
 	d, err := newDaemon(Options{Config: cfg, Listener: l,
-		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
-		Reload: func() (*config.Config, error) { return config.Load(file, nil) },
+		Logger:  slog.New(slog.NewTextHandler(&logs, nil)),
+		Reload:  func() (*config.Config, error) { return config.Load(file, nil) },
+		Reloads: reloads,
 		NewRestarter: func(*config.Config) (actuator.Restarter, error) {
 			return noRestarter{t}, nil
 		}})
@@ -80,7 +92,7 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	waitFor(t, "ready", func() bool { return d.ready.Load() })
 
 	write(base + "  threshold: 35\n  mode: enforce\n")
-	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	trigger()
 	// enforce without an inventory is refused: the old config stays.
 	waitFor(t, "refusal", func() bool { return strings.Contains(logs.String(), "config reload refused") })
 	if got := d.cfg.Load().Policy.Threshold; got != 20 {
@@ -91,7 +103,7 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	}
 
 	write(base + "  threshold: 35\n")
-	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	trigger()
 	waitFor(t, "reload", func() bool { return d.cfg.Load().Policy.Threshold == 35 })
 	if d.act.Status().Mode != policy.ModeObserve {
 		t.Errorf("mode = %s", d.act.Status().Mode)

@@ -42,23 +42,30 @@ const (
 	Interrogate Request = iota + 1
 	Stop
 	Shutdown
+	// Reload is what SIGHUP does on Unix: reload the config (keeping the
+	// old one if the new is bad) and reopen the audit log. Windows sends it
+	// as the "paramchange" control.
+	Reload
 )
 
 // Status is what Serve reports. CheckPoint grows while a start or stop is
 // pending, so the service control manager sees progress and does not give
 // up on a slow but live service; WaitHint says how long until the next.
 type Status struct {
-	State       State
-	AcceptsStop bool // Stop and Shutdown are accepted (only while Running)
-	CheckPoint  uint32
-	WaitHint    time.Duration
+	State State
+	// AcceptsControls: Stop, Shutdown and Reload are accepted (only while
+	// Running).
+	AcceptsControls bool
+	CheckPoint      uint32
+	WaitHint        time.Duration
 	// ExitErr is run's error, set with Stopped.
 	ExitErr error
 }
 
 // RunFunc is the service's work: `leakwatch run`'s daemon. It calls ready
-// once it serves (its HTTP listener is up) and returns when ctx ends.
-type RunFunc func(ctx context.Context, ready func()) error
+// once it serves (its HTTP listener is up), reloads on each value from
+// reloads, and returns when ctx ends.
+type RunFunc func(ctx context.Context, ready func(), reloads <-chan struct{}) error
 
 // Options tunes Serve. Tick drives the pending checkpoints; tests pass a
 // channel of their own instead of a clock.
@@ -77,7 +84,7 @@ var ErrStopTimeout = errors.New("leakwatch did not stop in time")
 // Serve runs run under a service control manager's requests and reports
 // each state change on report: StartPending, Running once run calls
 // ready, StopPending on Stop or Shutdown (ctx given to run is cancelled),
-// and Stopped when run returns. It returns run's error; a run that ends
+// and Stopped when run returns. Reload, while Running, reaches run. It returns run's error; a run that ends
 // without a stop request is an error too (the service would otherwise
 // vanish silently), and so is a stop that outlasts StopTimeout.
 func Serve(ctx context.Context, run RunFunc, requests <-chan Request, report func(Status), opt Options) error {
@@ -88,7 +95,9 @@ func Serve(ctx context.Context, run RunFunc, requests <-chan Request, report fun
 	var once sync.Once
 	// When Serve gives up on a stop (StopTimeout), this goroutine is left
 	// to the process exit that follows: the service is reported stopped.
-	go func() { done <- run(runCtx, func() { once.Do(func() { close(readyc) }) }) }()
+	// One reload waiting is enough: a second one asks for nothing more.
+	reloads := make(chan struct{}, 1)
+	go func() { done <- run(runCtx, func() { once.Do(func() { close(readyc) }) }, reloads) }()
 
 	cur := Status{State: StartPending, WaitHint: 2 * opt.TickEvery}
 	report(cur)
@@ -115,12 +124,20 @@ func Serve(ctx context.Context, run RunFunc, requests <-chan Request, report fun
 		case <-readyc:
 			readyc = nil
 			if cur.State == StartPending {
-				set(Status{State: Running, AcceptsStop: true})
+				set(Status{State: Running, AcceptsControls: true})
 			}
 		case req := <-requests:
 			switch req {
 			case Stop, Shutdown:
 				stop()
+			case Reload:
+				if cur.State == Running {
+					select {
+					case reloads <- struct{}{}:
+					default:
+					}
+				}
+				report(cur)
 			default:
 				report(cur)
 			}

@@ -65,7 +65,7 @@ func newDaemon() *daemon {
 	return d
 }
 
-func (d *daemon) run(ctx context.Context, ready func()) error {
+func (d *daemon) run(ctx context.Context, ready func(), _ <-chan struct{}) error {
 	select {
 	case <-d.ready:
 		ready()
@@ -82,7 +82,7 @@ func (d *daemon) run(ctx context.Context, ready func()) error {
 func TestServeStartRunStop(t *testing.T) {
 	d := newDaemon()
 	m := start(t, context.Background(), d.run)
-	if s := m.want(StartPending); s.AcceptsStop || s.WaitHint == 0 {
+	if s := m.want(StartPending); s.AcceptsControls || s.WaitHint == 0 {
 		t.Errorf("start-pending %+v: must not accept stop yet, and must give a wait hint", s)
 	}
 	// Progress while starting: the checkpoint grows.
@@ -91,14 +91,14 @@ func TestServeStartRunStop(t *testing.T) {
 		t.Errorf("checkpoint %d, want 1", s.CheckPoint)
 	}
 	close(d.ready)
-	if s := m.want(Running); !s.AcceptsStop {
+	if s := m.want(Running); !s.AcceptsControls {
 		t.Error("running does not accept stop")
 	}
 	m.requests <- Interrogate
 	m.want(Running)
 	m.tick <- time.Now() // no checkpoints while running
 	m.requests <- Stop
-	if s := m.want(StopPending); s.AcceptsStop {
+	if s := m.want(StopPending); s.AcceptsControls {
 		t.Error("stop-pending accepts stop")
 	}
 	if s := m.want(Stopped); s.ExitErr != nil {
@@ -137,7 +137,7 @@ func TestServeStopWhileStarting(t *testing.T) {
 
 func TestServeRunFailsAtStart(t *testing.T) {
 	boom := errors.New("listen tcp :9723: address already in use")
-	m := start(t, context.Background(), func(context.Context, func()) error { return boom })
+	m := start(t, context.Background(), func(context.Context, func(), <-chan struct{}) error { return boom })
 	m.want(StartPending)
 	if s := m.want(Stopped); !errors.Is(s.ExitErr, boom) {
 		t.Errorf("stopped with %v, want %v", s.ExitErr, boom)
@@ -148,7 +148,7 @@ func TestServeRunFailsAtStart(t *testing.T) {
 }
 
 func TestServeRunEndingUnaskedIsAnError(t *testing.T) {
-	m := start(t, context.Background(), func(_ context.Context, ready func()) error {
+	m := start(t, context.Background(), func(_ context.Context, ready func(), _ <-chan struct{}) error {
 		ready()
 		return nil
 	})
@@ -220,5 +220,63 @@ func TestServeParentContextStops(t *testing.T) {
 	m.want(Stopped)
 	if err := m.done(); err != nil {
 		t.Errorf("Serve = %v", err)
+	}
+}
+
+func TestServeReloadReachesARunningDaemon(t *testing.T) {
+	got := make(chan struct{}, 10)
+	m := start(t, context.Background(), func(ctx context.Context, ready func(), reloads <-chan struct{}) error {
+		ready()
+		for {
+			select {
+			case <-reloads:
+				got <- struct{}{}
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	})
+	m.want(StartPending)
+	m.want(Running)
+	m.requests <- Reload
+	if s := m.want(Running); !s.AcceptsControls {
+		t.Error("running after a reload does not accept controls")
+	}
+	select {
+	case <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the reload did not reach the daemon")
+	}
+	m.requests <- Stop
+	m.want(StopPending)
+	m.want(Stopped)
+	if err := m.done(); err != nil {
+		t.Errorf("Serve = %v", err)
+	}
+}
+
+func TestServeReloadWhileStartingIsIgnored(t *testing.T) {
+	// A daemon that never gets ready: a reload before it serves would
+	// reload a config it has not finished starting with.
+	reloaded := make(chan bool, 1)
+	m := start(t, context.Background(), func(ctx context.Context, _ func(), reloads <-chan struct{}) error {
+		<-ctx.Done()
+		select {
+		case <-reloads:
+			reloaded <- true
+		default:
+			reloaded <- false
+		}
+		return ctx.Err()
+	})
+	m.want(StartPending)
+	m.requests <- Reload
+	m.want(StartPending) // answered with the status, nothing else
+	m.requests <- Stop
+	m.want(StopPending)
+	m.want(Stopped)
+	m.done()
+	if <-reloaded {
+		t.Error("a reload asked for while starting reached the daemon")
 	}
 }

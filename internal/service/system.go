@@ -53,8 +53,8 @@ func NewSpec(name, exe, configFile, account string) (Spec, error) {
 }
 
 // ServiceFunc is what runs as the service: name is the service's own
-// name (its event log source).
-type ServiceFunc func(ctx context.Context, name string, ready func()) error
+// name (its event log source); ready and reloads are RunFunc's.
+type ServiceFunc func(ctx context.Context, name string, ready func(), reloads <-chan struct{}) error
 
 // EventLog is an open event log source.
 type EventLog interface {
@@ -74,6 +74,8 @@ type System interface {
 	Start(name string, timeout time.Duration) error
 	// Stop stops the service and waits until it has stopped.
 	Stop(name string, timeout time.Duration) error
+	// Reload asks the running service to reload its config.
+	Reload(name string) error
 
 	// IsService reports whether the service control manager started this
 	// process.
@@ -96,6 +98,7 @@ func (Unsupported) Install(Spec) error                    { return ErrUnsupporte
 func (Unsupported) Uninstall(string) error                { return ErrUnsupported }
 func (Unsupported) Start(string, time.Duration) error     { return ErrUnsupported }
 func (Unsupported) Stop(string, time.Duration) error      { return ErrUnsupported }
+func (Unsupported) Reload(string) error                   { return ErrUnsupported }
 func (Unsupported) IsService() (bool, error)              { return false, nil }
 func (Unsupported) Run(ServiceFunc) error                 { return ErrUnsupported }
 func (Unsupported) OpenEventLog(string) (EventLog, error) { return nil, ErrUnsupported }

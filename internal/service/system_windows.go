@@ -90,6 +90,15 @@ func (windowsSystem) Stop(name string, timeout time.Duration) error {
 	})
 }
 
+func (windowsSystem) Reload(name string) error {
+	return withService(name, func(s *mgr.Service) error {
+		if _, err := s.Control(svc.ParamChange); err != nil {
+			return fmt.Errorf("asking %s to reload: %w", name, err)
+		}
+		return nil
+	})
+}
+
 func withService(name string, f func(*mgr.Service) error) error {
 	m, err := mgr.Connect()
 	if err != nil {
@@ -175,6 +184,8 @@ func (h handler) Execute(args []string, r <-chan svc.ChangeRequest, s chan<- svc
 					req = Stop
 				case svc.Shutdown:
 					req = Shutdown
+				case svc.ParamChange:
+					req = Reload
 				}
 				select {
 				case reqs <- req:
@@ -188,7 +199,9 @@ func (h handler) Execute(args []string, r <-chan svc.ChangeRequest, s chan<- svc
 	})
 	tick := time.NewTicker(time.Second)
 	err := Serve(context.Background(),
-		func(ctx context.Context, ready func()) error { return h.run(ctx, name, ready) },
+		func(ctx context.Context, ready func(), reloads <-chan struct{}) error {
+			return h.run(ctx, name, ready, reloads)
+		},
 		// Stopped is left to svc, which reports it with the exit code
 		// once Execute returns.
 		reqs, func(st Status) {
@@ -220,8 +233,8 @@ func toSvc(st Status) svc.Status {
 	case StopPending:
 		out.State = svc.StopPending
 	}
-	if st.AcceptsStop {
-		out.Accepts = svc.AcceptStop | svc.AcceptShutdown
+	if st.AcceptsControls {
+		out.Accepts = svc.AcceptStop | svc.AcceptShutdown | svc.AcceptParamChange
 	}
 	return out
 }
