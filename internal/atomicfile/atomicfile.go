@@ -10,8 +10,8 @@ import (
 )
 
 // Write replaces path with data: it writes a temporary file in the same
-// folder, syncs it, renames it over path and syncs the folder, so that the
-// rename itself is durable. The file gets perm (before the umask).
+// folder, syncs it, and renames it over path durably (replace, per
+// platform). The file gets perm (before the umask).
 func Write(path string, data []byte, perm os.FileMode) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
@@ -36,16 +36,8 @@ func Write(path string, data []byte, perm os.FileMode) (err error) {
 	if err = tmp.Close(); err != nil {
 		return fmt.Errorf("closing %s: %w", tmp.Name(), err)
 	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
+	if err = replace(tmp.Name(), path); err != nil {
 		return fmt.Errorf("replacing %s: %w", path, err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("syncing folder %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err = d.Sync(); err != nil {
-		return fmt.Errorf("syncing folder %s: %w", dir, err)
 	}
 	return nil
 }
