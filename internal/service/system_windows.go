@@ -53,6 +53,9 @@ func (windowsSystem) Install(s Spec) error {
 		srv.Delete()
 		return fmt.Errorf("setting the recovery actions of %s: %w", s.Name, err)
 	}
+	// A source left behind by an earlier install of this name would make
+	// InstallAsEventCreate fail ("already exists"): register it afresh.
+	_ = eventlog.Remove(s.Name)
 	if err := eventlog.InstallAsEventCreate(s.Name, eventlog.Error|eventlog.Warning|eventlog.Info); err != nil {
 		srv.Delete()
 		return fmt.Errorf("registering event log source %s: %w", s.Name, err)
@@ -65,7 +68,7 @@ func (windowsSystem) Uninstall(name string) error {
 		if err := s.Delete(); err != nil {
 			return fmt.Errorf("removing service %s: %w", name, err)
 		}
-		if err := eventlog.Remove(name); err != nil {
+		if err := eventlog.Remove(name); err != nil && !errors.Is(err, windows.ERROR_FILE_NOT_FOUND) {
 			return fmt.Errorf("removing event log source %s: %w", name, err)
 		}
 		return nil
