@@ -20,6 +20,9 @@
 #   RATE=10000    background lines per second
 #   GO=go         go command
 #   TOOLS="leakwatch mtail"   which tools to run
+#   BASELINE=REV  also run leakwatch built from git revision REV, as the tool
+#                 "baseline" (run first), and print leakwatch/baseline ratios:
+#                 whether a change made the daemon slower, in the same run
 set -euo pipefail
 
 die() { echo "live.sh: $*" >&2; exit 1; }
@@ -31,7 +34,8 @@ repo=$(cd -- "$script_dir/.." && pwd)
 DURATION=${DURATION:-60}
 RATE=${RATE:-10000}
 GO=${GO:-go}
-TOOLS=${TOOLS:-leakwatch mtail}
+BASELINE=${BASELINE:-}
+if [[ -n $BASELINE ]]; then TOOLS=${TOOLS:-baseline leakwatch mtail}; else TOOLS=${TOOLS:-leakwatch mtail}; fi
 [[ $DURATION =~ ^[1-9][0-9]*$ ]] || die "DURATION=$DURATION: want a positive integer (seconds)"
 [[ $RATE =~ ^[0-9]+$ ]] || die "RATE=$RATE: want a non-negative integer"
 if ! command -v "$GO" >/dev/null 2>&1; then
@@ -63,6 +67,13 @@ trap 'exit 130' INT TERM
 echo "== building"
 (cd "$repo" && "$GO" build -o "$work/leakwatch" ./cmd/leakwatch) || die "building ./cmd/leakwatch failed"
 (cd "$repo" && "$GO" build -o "$work/linewriter" ./bench/linewriter) || die "building ./bench/linewriter failed"
+if [[ " $TOOLS " == *" baseline "* ]]; then
+	[[ -n $BASELINE ]] || die "TOOLS has baseline but BASELINE is not set"
+	mkdir -p "$work/baseline-src"
+	git -C "$repo" archive "$BASELINE" | tar -x -C "$work/baseline-src" || die "cannot export revision $BASELINE"
+	(cd "$work/baseline-src" && "$GO" build -o "$work/baseline" ./cmd/leakwatch) || die "building $BASELINE failed"
+	echo "   baseline: leakwatch at $(git -C "$repo" rev-parse --short "$BASELINE")"
+fi
 
 # wait_for WHAT SECONDS CMD...: run CMD every 0.1 s until it succeeds.
 wait_for() {
@@ -83,11 +94,11 @@ listen_addr() { sed -nE "s/$2/\\1/p" "$1" | head -1 | grep .; }
 start_tool() {
 	local name=$1 log=$2 addr
 	case $name in
-	leakwatch)
-		mkdir -p "$work/leakwatch-state"
-		cat >"$work/leakwatch.yaml" <<-EOF
+	leakwatch | baseline)
+		mkdir -p "$work/$name-state"
+		cat >"$work/$name.yaml" <<-EOF
 			timezone: UTC
-			state_dir: $work/leakwatch-state
+			state_dir: $work/$name-state
 			web:
 			  listen_address: "127.0.0.1:0"
 			inputs:
@@ -97,10 +108,10 @@ start_tool() {
 			  mode: observe
 			  windows: ["Sat 02:00-04:00"]
 		EOF
-		"$work/leakwatch" run --config "$work/leakwatch.yaml" --log.level info 2>"$work/$name.err" &
+		"$work/$name" run --config "$work/$name.yaml" --log.level info 2>"$work/$name.err" &
 		tool_pid=$!
-		wait_for "leakwatch's listen address" 20 listen_addr "$work/$name.err" '.*msg="leakwatch running".* listen=([0-9.]+:[0-9]+).*'
-		addr=$(listen_addr "$work/$name.err" '.*msg="leakwatch running".* listen=([0-9.]+:[0-9]+).*')
+		wait_for "leakwatch's listen address" 20 listen_addr "$work/$name.err" '.*msg="leakwatch running".* listen=\[?([0-9.]+:[0-9]+).*'
+		addr=$(listen_addr "$work/$name.err" '.*msg="leakwatch running".* listen=\[?([0-9.]+:[0-9]+).*')
 		url=http://$addr/metrics
 		wait_for "leakwatch ready" 20 curl -fsS "http://$addr/-/ready"
 		probe_label='webbridge="probe"'
@@ -114,7 +125,7 @@ start_tool() {
 		addr=$(listen_addr "$work/$name.err" '.*Listening on ([0-9.]+:[0-9]+).*')
 		url=http://$addr/metrics
 		wait_for "mtail serving" 20 curl -fsS "$url"
-		probe_label='host="probe"'
+		probe_label='host="probe",prog="leakwatch.mtail"'
 		lines_series="mtail_log_lines_total{logfile=\"$log\"}"
 		;;
 	*) die "unknown tool $name" ;;
@@ -129,7 +140,8 @@ stop_tool() {
 
 # series_value URL SERIES: the value of SERIES (exact name and labels) on URL.
 series_value() {
-	curl -fsS "$1" | awk -v s="$2" 'index($0, s " ") == 1 { print $2; found = 1; exit } END { if (!found) print "absent" }'
+	# awk reads to the end: exiting early would make curl fail on a closed pipe.
+	curl -fsS "$1" | awk -v s="$2" '!found && index($0, s " ") == 1 { print $2; found = 1 } END { if (!found) print "absent" }'
 }
 
 uptime_now() { uptime | sed -E 's/.*load average: //'; }
@@ -208,6 +220,12 @@ awk '
 				val["mtail", "rss_median_mb"] / val["leakwatch", "rss_median_mb"],
 				val["mtail", "cpu_pct"] / val["leakwatch", "cpu_pct"],
 				val["mtail", "p50_ms"] / val["leakwatch", "p50_ms"], val["mtail", "p99_ms"] / val["leakwatch", "p99_ms"]
+		}
+		if (("leakwatch" in tools) && ("baseline" in tools)) {
+			printf "leakwatch/baseline: median RSS %.2fx, CPU %.2fx, latency p50 %.2fx, p99 %.2fx\n",
+				val["leakwatch", "rss_median_mb"] / val["baseline", "rss_median_mb"],
+				val["leakwatch", "cpu_pct"] / val["baseline", "cpu_pct"],
+				val["leakwatch", "p50_ms"] / val["baseline", "p50_ms"], val["leakwatch", "p99_ms"] / val["baseline", "p99_ms"]
 		}
 	}' "$work/summary"
 echo "(latency: write to the end of the first scrape showing the value; it includes up to one scrape, scrape ms is the median scrape)"

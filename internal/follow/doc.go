@@ -143,7 +143,11 @@
 //     matching no content read, from the same file truncated: both are
 //     read from 0 (Unix does not say whether an inode number was reused).
 //   - Two different files that start with the same 256 bytes are taken
-//     for copies: the second is read only from where they differ.
+//     for copies, since the head is all that tells a copy from new
+//     content: the second is read only from where the two differ, and not
+//     at all while the first is followed and larger. Syslog lines start
+//     with a timestamp and a hostname, so this takes files written the same
+//     millisecond with the same first lines.
 //   - On Windows, files on ReFS have 128-bit IDs of which only 64 bits are
 //     used.
 package follow
