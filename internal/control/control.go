@@ -149,6 +149,9 @@ func Ask(ctx context.Context, dir string, req Request, timeout time.Duration, st
 			if withdraw() {
 				return Response{}, fmt.Errorf("request %s withdrawn: %w", id, ctx.Err())
 			}
+			if resp, ok, err := readResponse(respPath); ok || err != nil {
+				return resp, err // answered just now: say what happened
+			}
 			return Response{}, fmt.Errorf("interrupted, but the running leakwatch had already taken request %s: it may still act (see the audit log): %w", id, ctx.Err())
 		case <-timer.C:
 			if withdraw() {

@@ -292,3 +292,26 @@ func TestAnswerTimeoutCoversARestart(t *testing.T) {
 		t.Errorf("AnswerTimeout = %s, want dial + command + pacing + 15s = 1m0s", got)
 	}
 }
+
+// TestAskCancelledAfterTheAnswer: an answer already written when the
+// command is interrupted is still reported, not hidden behind "may act".
+func TestAskCancelledAfterTheAnswer(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	var resp Response
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		resp, err = Ask(ctx, dir, Request{Kind: KindReset, Bridge: "wb1"}, time.Hour, func(string) {})
+	}()
+	waitRequest(t, dir)
+	serveOnce(dir, func(Request) Response { return Response{OK: true, Message: "done"} })
+	cancel()
+	<-done
+	// Either the poll saw the answer first or the cancel path read it.
+	if err != nil || !resp.OK || resp.Message != "done" {
+		t.Errorf("Ask = %+v, %v; want the daemon's answer", resp, err)
+	}
+	assertEmpty(t, dir)
+}
