@@ -39,6 +39,11 @@ var exportedMetrics = map[string]bool{
 	"leakwatch_mode":                               true,
 	"leakwatch_ha_leader":                          true,
 	"leakwatch_ha_up":                              true,
+	"leakwatch_proofs_withheld":                    true,
+	"leakwatch_future_stamped_lines_total":         true,
+	"cms_host_clock_offset_seconds":                true,
+	"leakwatch_unlisted_lines_total":               true,
+	"leakwatch_ignored_lines_total":                true,
 	// From the standard Go and process collectors.
 	"go_goroutines":                 true,
 	"process_resident_memory_bytes": true,

@@ -26,7 +26,19 @@ type apiStatus struct {
 	CallBridges       []apiCallBridge `json:"call_bridges"`
 	Inputs            []apiInput      `json:"inputs"`
 	Counters          apiCounters     `json:"counters"`
-	HA                *apiHA          `json:"ha,omitempty"`
+	// UnlistedHosts send a role's stats that the inventory of that role
+	// does not list; ProofsWithheldBy names those withholding proofs now.
+	UnlistedHosts    []apiUnlistedHost `json:"unlisted_hosts"`
+	ProofsWithheldBy []string          `json:"proofs_withheld_by"`
+	HA               *apiHA            `json:"ha,omitempty"`
+}
+
+type apiUnlistedHost struct {
+	Host      string  `json:"host"`
+	Role      string  `json:"role"`
+	Lines     uint64  `json:"lines"`
+	LastSeen  *string `json:"last_seen"`
+	Reporting bool    `json:"reporting"`
 }
 
 type apiCluster struct {
@@ -164,6 +176,12 @@ func toAPI(st status.State) apiStatus {
 	for _, in := range st.Inputs {
 		out.Inputs = append(out.Inputs, apiInput{Source: in.Source, Up: in.Up, Detail: in.Detail, Errors: nonNil(in.Errors)})
 	}
+	out.UnlistedHosts = []apiUnlistedHost{}
+	for _, u := range st.Cluster.Unlisted {
+		out.UnlistedHosts = append(out.UnlistedHosts, apiUnlistedHost{Host: u.Host, Role: string(u.Role), Lines: u.Lines,
+			LastSeen: stamp(u.LastSeen), Reporting: u.Reporting})
+	}
+	out.ProofsWithheldBy = nonNilSlice(st.Cluster.Withheld)
 	return out
 }
 

@@ -39,3 +39,17 @@ func TestStatusPageHostsOutsideTheInventory(t *testing.T) {
 		t.Error("the withholding call bridge is not listed first")
 	}
 }
+
+// TestAPIStatusUnlistedHosts: scripts see the unlisted hosts and who
+// withholds proofs.
+func TestAPIStatusUnlistedHosts(t *testing.T) {
+	st := realistic()
+	st.Cluster.Unlisted = []cluster.UnlistedHost{{Host: "lab-cb", Role: cluster.RoleCallBridge, Lines: 2, LastSeen: now, Reporting: true}}
+	st.Cluster.Withheld = []string{"lab-cb"}
+	_, body := do(t, newTestHandler(t, st, ""), "GET", "/api/v1/status")
+	for _, want := range []string{`"proofs_withheld_by": [`, `"host": "lab-cb"`, `"role": "callbridge"`, `"reporting": true`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("API lacks %s:\n%s", want, body)
+		}
+	}
+}

@@ -43,6 +43,20 @@ var emptyByDesign = map[string]struct {
 		reason:  "the demo runs without ha configured, so no instance has an HA role",
 		witness: `leakwatch_build_info{instance=~".+"} unless on(instance) leakwatch_ha_leader`,
 	},
+	// The demo's inventory lists every host that logs and ignores none, so
+	// no line is unlisted or ignored and no proof is withheld.
+	"Statistics lines rejected or left out/B": {
+		reason:  "the demo's inventory lists every host that logs: nothing is unlisted",
+		witness: `leakwatch_build_info{instance=~".+"} unless on(instance) leakwatch_unlisted_lines_total`,
+	},
+	"Statistics lines rejected or left out/C": {
+		reason:  "the demo ignores no host (inventory.ignore is empty)",
+		witness: `leakwatch_build_info{instance=~".+"} unless on(instance) leakwatch_ignored_lines_total`,
+	},
+	"Proofs withheld by unlisted Call Bridges/A": {
+		reason:  "no unlisted Call Bridge reports in the demo",
+		witness: `leakwatch_build_info{instance=~".+"} unless on(instance) leakwatch_proofs_withheld`,
+	},
 	"HA: etcd reachable/A": {
 		reason:  "the demo runs without ha configured, so nothing talks to etcd",
 		witness: `leakwatch_build_info{instance=~".+"} unless on(instance) leakwatch_ha_up`,
