@@ -5,8 +5,6 @@
 // A Web Bridge is restarted only when every guard holds, checked in this
 // order (the first that fails is the decision's Reason):
 //
-//   - it is listed with an MMP address (not_restartable): a discovered bridge
-//     is never restarted;
 //   - its breaker is not tripped (breaker_tripped);
 //   - it is not recovering from its last restart (recovering);
 //   - no restart of it is in flight (restart_in_progress);
@@ -28,6 +26,10 @@
 //     the window guard;
 //   - the cluster's CMA sessions are at most max_active_sessions
 //     (too_many_active_sessions);
+//   - it is listed with an MMP address (not_restartable): a discovered bridge
+//     is never restarted, so it can never be chosen ahead of a listed one;
+//     checked after the other guards, so its decision still says how far
+//     they are;
 //   - no other bridge that passed every guard goes first (queued); only one
 //     restart is ever ordered per evaluation.
 //

@@ -188,14 +188,6 @@ func (e *Engine) decide(snap cluster.Snapshot, wb cluster.WebBridge, led ledger.
 		return d
 	}
 
-	if !wb.Restartable {
-		// A discovered bridge has no MMP to reach: a restart could only
-		// fail, trip its breaker and hold back the listed bridges.
-		if !wb.Listed {
-			return block(ReasonNotRestartable, "discovered from its hostname, not listed in inventory.webbridges: leakwatch never restarts it")
-		}
-		return block(ReasonNotRestartable, "listed without an mmp.address: leakwatch has no way to restart it")
-	}
 	if br := led.Breaker(wb.Name); br.Tripped {
 		return block(ReasonBreakerTripped, "breaker tripped (%s) since %s; automatic action stopped until an operator resets it", br.Reason, stamp(br.Since, loc))
 	}
@@ -271,6 +263,15 @@ func (e *Engine) decide(snap cluster.Snapshot, wb cluster.WebBridge, led ledger.
 	if in.CMALoad > cfg.MaxActiveSessions && !lift.Load {
 		return block(ReasonTooManyActiveSessions, "%d CMA sessions active or at the latest report's peak (max_active_sessions %d)",
 			in.CMALoad, cfg.MaxActiveSessions)
+	}
+	if !wb.Restartable {
+		// Checked last, so the page still says how far the other guards
+		// are. A discovered bridge has no MMP to reach: a restart could
+		// only fail, trip its breaker and hold back the listed bridges.
+		if !wb.Listed {
+			return block(ReasonNotRestartable, "every other guard holds, but it was discovered from its hostname, not listed in inventory.webbridges with an mmp.address: leakwatch never restarts it")
+		}
+		return block(ReasonNotRestartable, "every other guard holds, but it is listed without an mmp.address: leakwatch has no way to restart it")
 	}
 	d.WouldRestart = true
 	if cfg.Mode == ModeEnforce {

@@ -7,7 +7,6 @@ type Reason string
 // The reasons, in the order the guards are checked.
 const (
 	ReasonNone               Reason = "none"
-	ReasonNotRestartable     Reason = "not_restartable"
 	ReasonBreakerTripped     Reason = "breaker_tripped"
 	ReasonRecovering         Reason = "recovering"
 	ReasonRestartInProgress  Reason = "restart_in_progress"
@@ -23,16 +22,17 @@ const (
 	ReasonDailyBudgetSpent      Reason = "daily_budget_spent"
 	ReasonOutsideWindow         Reason = "outside_window"
 	ReasonTooManyActiveSessions Reason = "too_many_active_sessions"
+	ReasonNotRestartable        Reason = "not_restartable"
 	ReasonQueued                Reason = "queued"
 	ReasonObserveMode           Reason = "observe_mode"
 )
 
 // Reasons lists every reason, for initialising metric label sets.
 var Reasons = []Reason{
-	ReasonNone, ReasonNotRestartable, ReasonBreakerTripped, ReasonRecovering, ReasonRestartInProgress,
+	ReasonNone, ReasonBreakerTripped, ReasonRecovering, ReasonRestartInProgress,
 	ReasonDataInvalid, ReasonStale, ReasonLeakUnknown, ReasonLeakBelowThreshold,
 	ReasonNotSustained, ReasonForecastNotDue, ReasonCooldown, ReasonDailyBudgetSpent, ReasonOutsideWindow,
-	ReasonTooManyActiveSessions, ReasonQueued, ReasonObserveMode,
+	ReasonTooManyActiveSessions, ReasonNotRestartable, ReasonQueued, ReasonObserveMode,
 }
 
 // Breaker trip reasons recorded in the ledger.

@@ -50,7 +50,7 @@ func verdict(bs actuator.BridgeStatus, inFlight *ledger.Restart, loc *time.Locat
 		return "no restart needed: " + detail, classOK
 	case policy.ReasonNotSustained:
 		return "watching: " + detail, classWarn
-	case policy.ReasonStale, policy.ReasonDataInvalid, policy.ReasonLeakUnknown:
+	case policy.ReasonStale, policy.ReasonDataInvalid, policy.ReasonLeakUnknown, policy.ReasonNotRestartable:
 		return "restart blocked: " + detail, classWarn
 	}
 	return "restart blocked: " + detail, classInfo
