@@ -5,6 +5,12 @@
 // the flags alone.
 //
 //	cmsloggen -size 500MB -out cms.log [-gzip] [-seed N]
+//
+// For a what-if over a long time, -duration stops on simulated time instead,
+// -leak sets each Web Bridge's leak rate, and -limit lifts the bridges' own
+// limit so that the logs show the leak as if nothing ever filled up:
+//
+//	cmsloggen -duration 8760h -noise 0 -leak cms1=0,cms2=0.02,cms3=0.1,cms4=0.5 -limit 100000 -out year.log
 package main
 
 import (
@@ -34,6 +40,9 @@ type options struct {
 	noise     int
 	start     time.Time
 	restartAt time.Duration // daily restart of every Web Bridge, Cisco's cron workaround; <0 for none
+	duration  time.Duration // stop after this much simulated time; 0 for the size alone
+	leak      map[string]float64
+	limit     int // the simulated bridges' own session limit; 0 for 149
 }
 
 func main() {
@@ -60,16 +69,39 @@ func parseFlags(args []string) (options, error) {
 	noise := fs.Int("noise", 99, "noise lines per stats line (lower simulates more time per MB)")
 	start := fs.String("start", "2026-12-30T00:00:00Z", "simulated start, RFC 3339 (the default crosses New Year)")
 	restart := fs.String("restart-at", "", "restart every Web Bridge daily at this HH:MM, as Cisco's cron script does (default: never)")
+	duration := fs.Duration("duration", 0, "stop after this much simulated time (e.g. 8760h), whatever -size says")
+	leak := fs.String("leak", "", "leak rates in sessions per hour, e.g. cms1=0,cms2=0.02,cms3=0.1,cms4=0.5 (default cms3=0.6 with 20 already leaked, cms4=0.15)")
+	limit := fs.Int("limit", 0, "the simulated Web Bridges' own session limit (default 149); a large one logs leaks that never fill a bridge, for what-ifs")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
 	if fs.NArg() > 0 {
 		return options{}, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	o := options{out: *out, gzip: *gz, seed: *seed, noise: *noise, restartAt: -1}
+	o := options{out: *out, gzip: *gz, seed: *seed, noise: *noise, restartAt: -1, duration: *duration, limit: *limit}
 	var err error
 	if o.size, err = parseSize(*size); err != nil {
 		return options{}, fmt.Errorf("-size: %w", err)
+	}
+	if o.duration < 0 {
+		return options{}, fmt.Errorf("-duration: %s is negative", o.duration)
+	}
+	if o.duration > 0 {
+		o.size = 1 << 50 // simulated time decides
+	}
+	if o.limit < 0 {
+		return options{}, fmt.Errorf("-limit: %d is negative", o.limit)
+	}
+	if *leak != "" {
+		o.leak = map[string]float64{}
+		for _, kv := range strings.Split(*leak, ",") {
+			name, rate, ok := strings.Cut(strings.TrimSpace(kv), "=")
+			r, err := strconv.ParseFloat(rate, 64)
+			if !ok || name == "" || err != nil || r < 0 {
+				return options{}, fmt.Errorf("-leak: %q is not name=rate (sessions per hour, not negative)", kv)
+			}
+			o.leak[name] = r
+		}
 	}
 	if o.out == "" {
 		return options{}, errors.New("-out: required")
@@ -117,12 +149,12 @@ func parseSize(s string) (int64, error) {
 
 // busyCluster is the cluster cmsloggen simulates.
 func busyCluster(o options) sim.Config {
-	return sim.Config{
+	c := sim.Config{
 		Seed:  o.seed,
 		Start: o.start,
 		WebBridges: []sim.Bridge{
-			{Name: "cms1", Host: "cms1"}, {Name: "cms2", Host: "cms2"},
-			{Name: "cms3", Host: "cms3"}, {Name: "cms4", Host: "cms4"},
+			{Name: "cms1", Host: "cms1", Limit: o.limit}, {Name: "cms2", Host: "cms2", Limit: o.limit},
+			{Name: "cms3", Host: "cms3", Limit: o.limit}, {Name: "cms4", Host: "cms4", Limit: o.limit},
 		},
 		CallBridges:   []string{"cms1", "cms2", "cms5", "cms6"},
 		OtherHosts:    []string{"cmsrec1", "cmsdb1"},
@@ -131,6 +163,10 @@ func busyCluster(o options) sim.Config {
 		NoisePerStats: noisePerStats(o.noise),
 		ClockSkew:     2 * time.Second,
 	}
+	if o.leak != nil {
+		c.Leak, c.InitialLeak = o.leak, nil
+	}
+	return c
 }
 
 // noisePerStats maps the -noise flag, where 0 means none, to
@@ -185,7 +221,7 @@ func run(ctx context.Context, o options, logger *slog.Logger) (err error) {
 		lines++
 	}
 	const step = time.Minute // small, so the run stops close to the size and the truth logged matches the file
-	for cw.n < o.size && werr == nil {
+	for cw.n < o.size && werr == nil && (o.duration == 0 || s.Now().Sub(o.start) < o.duration) {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("interrupted after %d bytes: %w", cw.n, err)
 		}

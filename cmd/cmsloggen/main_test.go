@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -140,5 +142,25 @@ func TestOutputMtimeIsSimulatedEnd(t *testing.T) {
 	start := time.Date(2026, 12, 31, 20, 0, 0, 0, time.UTC)
 	if !fi.ModTime().After(start) || fi.ModTime().After(start.Add(24*time.Hour)) {
 		t.Errorf("mtime %v, want shortly after the simulated start %v", fi.ModTime(), start)
+	}
+}
+
+// -duration stops on simulated time, -leak sets the rates and -limit lets
+// the counts pass 149.
+func TestDurationLeakAndLimit(t *testing.T) {
+	out := generate(t, "-duration", "6h", "-noise", "0", "-leak", "cms1=0,cms2=0,cms3=0,cms4=60", "-limit", "100000")
+	re := regexp.MustCompile(`(?m) cms4 "?webbridge"?: +INFO +: \[DEBUG(?:GING)?\] Stats (\d+),`)
+	ms := re.FindAllSubmatch(out, -1)
+	if n := len(ms); n < 6*60-5 || n > 6*60+5 {
+		t.Errorf("%d cms4 Stats lines, want about 360 (one a minute for 6h)", n)
+	}
+	// 60 sessions an hour for 6 hours, never capped at 149.
+	if last, _ := strconv.Atoi(string(ms[len(ms)-1][1])); last < 250 {
+		t.Errorf("cms4 ends at %d sessions, want well past 149", last)
+	}
+	for _, bad := range []string{"cms1", "cms1=-1", "=3", "cms1=x"} {
+		if _, err := parseFlags([]string{"-out", "x", "-leak", bad}); err == nil || !strings.Contains(err.Error(), "-leak") {
+			t.Errorf("-leak %q: %v, want an error naming -leak", bad, err)
+		}
 	}
 }

@@ -114,6 +114,7 @@ func runReplay(ctx context.Context, cfg *config.Config, files []string, ref time
 	rp := replay.New(model, cfg.Location(), ref)
 	res := &replayResult{}
 	var act *actuator.Actuator
+	var world *whatIfWorld
 	var restarts []replay.RestartReport
 	if whatIf && len(cfg.Policy.Windows) == 0 && !cfg.Policy.EmergencyAtLimit {
 		res.note = "no policy.windows configured: the what-if orders no restart"
@@ -127,6 +128,8 @@ func runReplay(ctx context.Context, cfg *config.Config, files []string, ref time
 		if err != nil {
 			return nil, err
 		}
+		world = newWhatIfWorld(model.Options())
+		rp.Rewrite = world.rewrite
 	}
 	period := model.Options().PeakWindow
 	var rowEnd time.Time   // end of the period the current row covers
@@ -160,8 +163,17 @@ func runReplay(ctx context.Context, cfg *config.Config, files []string, ref time
 				continue
 			}
 			wb, _ := snap.WebBridge(d.WebBridge)
+			// What the restart frees: the highest leak proven since the
+			// last one (the leak never shrinks without a restart).
+			freed := wb.LeakLowerBound
+			if h := model.History(d.WebBridge, now, now); len(h) > 0 {
+				freed = max(freed, h[len(h)-1].Leak)
+			}
+			cut := world.restarted(d.WebBridge, wb.Sessions, freed)
+			model.MarkRestart(d.WebBridge, now)
 			restarts = append(restarts, replay.RestartReport{
 				Time: now.Format(time.RFC3339), WebBridge: d.WebBridge, LeakLowerBound: wb.LeakLowerBound, Reason: d.Detail,
+				RealSessionsCut: cut,
 			})
 			pending = append(pending, d.WebBridge)
 		}
@@ -188,6 +200,9 @@ func runReplay(ctx context.Context, cfg *config.Config, files []string, ref time
 	res.report = replay.NewReport(snap, rp.Counts())
 	if restarts != nil {
 		res.report.Restarts = restarts
+	}
+	if world != nil {
+		res.report.WhatIf = world.report()
 	}
 	for _, wb := range snap.WebBridges {
 		res.bridges = append(res.bridges, wb.Name)

@@ -56,6 +56,10 @@ type Replayer struct {
 	// OnSample, if set, is called after every stats sample the model
 	// applied, with the sample's line and the replay's "now".
 	OnSample func(l *logline.Line, now time.Time)
+	// Rewrite, if set, may change each stats sample before the model sees
+	// it (the what-if takes the sessions its restarts would have freed off
+	// the Web Bridges' counts).
+	Rewrite func(l *logline.Line)
 }
 
 // New returns a Replayer feeding m. loc is the zone of timestamps without
@@ -251,6 +255,9 @@ func (r *Replayer) parse(b []byte) {
 
 // apply gives l to the model as arriving at the replay's "now".
 func (r *Replayer) apply(l *logline.Line) {
+	if r.Rewrite != nil {
+		r.Rewrite(l)
+	}
 	switch r.model.Observe(l, r.now) {
 	case cluster.Applied:
 		if r.OnSample != nil {

@@ -16,6 +16,26 @@ type Report struct {
 	// Restarts is what the policy would have done (the what-if); empty
 	// without a policy.
 	Restarts []RestartReport `json:"restarts"`
+	// WhatIf sums up, per Web Bridge, the world the what-if's restarts
+	// would have made; absent with --what-if=false.
+	WhatIf map[string]WhatIfReport `json:"what_if,omitempty"`
+}
+
+// WhatIfReport is one Web Bridge in the what-if. After each restart the
+// sessions it would have freed (the leak proven at that moment, a lower
+// bound of the true leak) are taken off the bridge's later counts, until
+// the logs show a real restart; so MinutesAtLimit can only overstate.
+type WhatIfReport struct {
+	// Restarts is the number of restarts the policy ordered.
+	Restarts int `json:"restarts"`
+	// MinutesAtLimit is the time, in minutes, the bridge's counted sessions
+	// (less what the restarts freed) were at or above its limit: no new
+	// browser user could join. Gaps over 5 minutes between samples count
+	// 5 minutes.
+	MinutesAtLimit float64 `json:"minutes_at_limit"`
+	// RealSessionsCut sums, over the restarts, the sessions on the bridge
+	// minus its proven leak at the restart: the most real users cut.
+	RealSessionsCut int64 `json:"real_sessions_cut"`
 }
 
 // WebBridgeReport is one Web Bridge's final state. LeakLowerBound is null
@@ -56,6 +76,9 @@ type RestartReport struct {
 	WebBridge      string `json:"webbridge"`
 	LeakLowerBound int64  `json:"leak_lower_bound"`
 	Reason         string `json:"reason"`
+	// RealSessionsCut is the sessions on the bridge minus its proven leak
+	// (the highest since its last restart): the most real users cut.
+	RealSessionsCut int64 `json:"real_sessions_cut"`
 }
 
 // NewReport builds the report of snap and counts.
