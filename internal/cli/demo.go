@@ -66,6 +66,7 @@ func demoCmd(ctx context.Context, env *Env, args []string) error {
 		Now:          d.Now,
 		NewRestarter: func(c *config.Config) (actuator.Restarter, error) { return newRestarter(c, env, logger) },
 		StepInterval: 250 * time.Millisecond,
+		ConfigName:   "demo",
 		OnReady:      func(net.Addr) {},
 	})
 	cancel()

@@ -9,15 +9,18 @@ import (
 
 // Defaults of the forecast.
 const (
-	// DefaultForecastMinHistory is the proven history since a restart that a
-	// forecast needs: the first day only shows the proof tightening to the
-	// leak already there (the bound is loose under daytime load), so a
-	// growth rate needs at least one more day.
-	DefaultForecastMinHistory = 48 * time.Hour
+	// DefaultForecastMinHistory is the proven history a forecast needs: a
+	// whole day, so that a night's tight proof is in it. After a restart the
+	// leak starts from nothing; when the history begins some other way (at
+	// leakwatch's start), its first day only shows the proof catching up with
+	// a leak already there (loose under daytime load), so the forecast waits
+	// for forecastSettle more.
+	DefaultForecastMinHistory = 24 * time.Hour
 	// ForecastPeakWindow is how far back the usual real peak looks.
 	ForecastPeakWindow = 7 * 24 * time.Hour
-	// forecastSettle is the first part of the history whose rise says
-	// nothing about growth: the proof catching up with an old leak.
+	// forecastSettle is the first part of a history not begun by a restart
+	// whose rise says nothing about growth: the proof catching up with an
+	// old leak.
 	forecastSettle = 24 * time.Hour
 	// maxFitPoints bounds the Theil-Sen fit's points (its cost is square).
 	maxFitPoints = 64
@@ -101,6 +104,9 @@ func computeForecast(h *history, restartAt time.Time, limit int64, now time.Time
 		settled  fitPoint    // the settle period's highest point
 		points   []fitPoint
 		restartB = bucketIndex(restartAt)
+		// The current epoch began with a restart the history holds: no
+		// settling needed.
+		settle = forecastSettle
 		// An epoch that began with a restart starts from no leak. One that
 		// began before the history did starts with a proof still catching up
 		// with the leak: its first day overstates the real sessions, so its
@@ -109,6 +115,10 @@ func computeForecast(h *history, restartAt time.Time, limit int64, now time.Time
 		epochFrom  time.Time
 		early      = int64(-1)
 	)
+	if !restartAt.IsZero() && restartB >= from {
+		settle = 0
+	}
+	minHistory += settle
 	h.each(from, to, func(idx int32, b *bucket) {
 		if b == nil {
 			return
@@ -141,7 +151,7 @@ func computeForecast(h *history, restartAt time.Time, limit int64, now time.Time
 			last = at
 			p := fitPoint{t: hours(at), leak: float64(leak)}
 			switch {
-			case at.Sub(first) < forecastSettle:
+			case at.Sub(first) < settle || len(points) == 0 && settled.t == 0:
 				if leak > running {
 					settled = p
 				}

@@ -57,6 +57,9 @@ type Options struct {
 	// OnReady, if set, is called once, when the daemon is ready, with the
 	// address it serves HTTP on.
 	OnReady func(addr net.Addr)
+	// ConfigName names the configuration on the status page when it comes
+	// from no file (the demo says "demo"); empty means the defaults.
+	ConfigName string
 }
 
 // Daemon is a running leakwatch.
@@ -547,6 +550,11 @@ func (d *Daemon) State() status.State {
 		Started:      d.started,
 		ConfigFile:   cfg.File,
 		ConfigLoaded: time.Unix(0, d.loadedAt.Load()),
+		PolicyConfig: cfg.PolicyConfig(),
+		History:      d.model.History,
+	}
+	if st.ConfigFile == "" {
+		st.ConfigFile = d.opts.ConfigName
 	}
 	if d.ha != nil {
 		hs := d.ha.status()

@@ -169,18 +169,28 @@ func (e *Engine) forecastRule(f cluster.Forecast, now time.Time) need {
 // windowOccurrence returns the window occurrence in force at t, or the next
 // one to start after t.
 func (e *Engine) windowOccurrence(t time.Time) (start, end time.Time, ok bool) {
-	for _, w := range e.cfg.Windows {
-		if s, en, in := w.current(t, e.cfg.Location); in && (!ok || s.Before(start)) {
+	return e.cfg.WindowAt(t)
+}
+
+// WindowAt returns the window occurrence in force at t, or else the next one
+// to start after t; ok is false when no window is configured.
+func (c Config) WindowAt(t time.Time) (start, end time.Time, ok bool) {
+	loc := c.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	for _, w := range c.Windows {
+		if s, en, in := w.current(t, loc); in && (!ok || s.Before(start)) {
 			start, end, ok = s, en, true
 		}
 	}
 	if ok {
 		return start, end, true
 	}
-	for _, w := range e.cfg.Windows {
-		if s, in := w.Next(t, e.cfg.Location); in && (!ok || s.Before(start)) {
+	for _, w := range c.Windows {
+		if s, in := w.Next(t, loc); in && (!ok || s.Before(start)) {
 			start, ok = s, true
-			_, end, _ = w.current(s, e.cfg.Location)
+			_, end, _ = w.current(s, loc)
 		}
 	}
 	return start, end, ok

@@ -9,6 +9,7 @@ import (
 	"github.com/leakwatch/leakwatch/internal/actuator"
 	"github.com/leakwatch/leakwatch/internal/cluster"
 	"github.com/leakwatch/leakwatch/internal/ha"
+	"github.com/leakwatch/leakwatch/internal/policy"
 )
 
 // State is leakwatch's state at Now.
@@ -34,11 +35,17 @@ type State struct {
 	Ready bool
 	// Started is when this process started.
 	Started time.Time
-	// Config names the config file in force and when it was loaded.
+	// Config names the config file in force (or "demo") and when it was
+	// loaded.
 	ConfigFile   string
 	ConfigLoaded time.Time
 	// HA is this instance's part in an HA pair; nil without ha configured.
 	HA *ha.Status
+	// PolicyConfig is the restart policy as loaded.
+	PolicyConfig policy.Config
+	// History, if set, returns a Web Bridge's bounded history between two
+	// times (cluster.Model.History); the page draws its charts from it.
+	History func(webbridge string, since, now time.Time) []cluster.HistoryPoint
 }
 
 // Input is one input's health.

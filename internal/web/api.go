@@ -6,6 +6,7 @@ import (
 	"github.com/leakwatch/leakwatch/internal/actuator"
 	"github.com/leakwatch/leakwatch/internal/cluster"
 	"github.com/leakwatch/leakwatch/internal/ledger"
+	"github.com/leakwatch/leakwatch/internal/policy"
 	"github.com/leakwatch/leakwatch/internal/status"
 )
 
@@ -58,24 +59,41 @@ type apiWebBridge struct {
 	Hosts  []string `json:"hosts"`
 	Listed bool     `json:"listed"`
 	// InCluster is false for a bridge only the restart record still knows.
-	InCluster      bool       `json:"in_cluster"`
-	Seen           bool       `json:"seen"`
-	Stale          bool       `json:"stale"`
-	LastReport     *string    `json:"last_report"`
-	Sessions       *int64     `json:"sessions"`
-	Limit          int64      `json:"limit"`
-	Headroom       int64      `json:"headroom"`
-	Connections    *int64     `json:"connections"`
-	Disconnections *int64     `json:"disconnections"`
-	LeakLowerBound *int64     `json:"leak_lower_bound"`
-	LeakAt         *string    `json:"leak_at"`
-	Policy         apiVerdict `json:"policy"`
+	InCluster      bool         `json:"in_cluster"`
+	Seen           bool         `json:"seen"`
+	Stale          bool         `json:"stale"`
+	LastReport     *string      `json:"last_report"`
+	Sessions       *int64       `json:"sessions"`
+	Limit          int64        `json:"limit"`
+	Headroom       int64        `json:"headroom"`
+	Connections    *int64       `json:"connections"`
+	Disconnections *int64       `json:"disconnections"`
+	LeakLowerBound *int64       `json:"leak_lower_bound"`
+	LeakAt         *string      `json:"leak_at"`
+	Forecast       *apiForecast `json:"forecast"`
+	Policy         apiVerdict   `json:"policy"`
+}
+
+// apiForecast is cluster.Forecast; null before the bridge's first sample.
+type apiForecast struct {
+	Known bool `json:"known"`
+	// Reason says why it is unknown, or what it found.
+	Reason             string  `json:"reason"`
+	HistoryNeededHours float64 `json:"history_needed_hours"`
+	GrowthPerHour      float64 `json:"growth_per_hour"`
+	Leak               float64 `json:"leak"`
+	RealPeak           *int64  `json:"real_peak"`
+	// Full is when leak plus real peak reach the limit; null when not growing.
+	Full *string `json:"full"`
 }
 
 type apiVerdict struct {
-	// Verdict is the page's one-line summary; Reason and Detail are the
-	// policy's own (Reason is "" before the first decision).
+	// Verdict is the page's one-line summary; Decision is its first word
+	// as a code (policy.Verdict: restart, would_restart, hold, blocked; ""
+	// before the first decision), as the audit log's decision field has it;
+	// Reason and Detail are the policy's own.
 	Verdict      string            `json:"verdict"`
+	Decision     string            `json:"decision"`
 	Reason       string            `json:"reason"`
 	Detail       string            `json:"detail"`
 	WouldRestart bool              `json:"would_restart"`
@@ -212,13 +230,20 @@ func apiWebBridgeOf(b bridge, inFlight *ledger.Restart, loc *time.Location) apiW
 	if wb.LeakKnown {
 		out.LeakLowerBound, out.LeakAt = ptr(wb.LeakLowerBound), stamp(wb.LeakAt)
 	}
+	if f := wb.Forecast; !f.At.IsZero() {
+		out.Forecast = &apiForecast{Known: f.Known, Reason: f.Reason, HistoryNeededHours: f.NeedMore.Hours(),
+			GrowthPerHour: f.Rate, Leak: f.Leak, Full: stamp(f.Full)}
+		if f.RealPeakKnown {
+			out.Forecast.RealPeak = ptr(f.RealPeak)
+		}
+	}
 	return out
 }
 
 func apiVerdictOf(bs actuator.BridgeStatus, inFlight *ledger.Restart, loc *time.Location) apiVerdict {
 	words, _ := verdict(bs, inFlight, loc)
 	v := apiVerdict{
-		Verdict: words, Reason: string(bs.Reason), Detail: bs.Detail,
+		Verdict: words, Reason: string(bs.Reason), Detail: bs.Detail, Decision: apiDecision(bs, inFlight),
 		WouldRestart: bs.WouldRestart, Emergency: bs.Emergency, NextWindow: stamp(bs.NextWindow), Recovering: bs.Recovering,
 		Breaker:  apiBreaker{Tripped: bs.Breaker.Tripped, Reason: bs.Breaker.Reason, Detail: bs.Breaker.Detail, Since: stamp(bs.Breaker.Since)},
 		Restarts: map[string]uint64{},
@@ -230,6 +255,19 @@ func apiVerdictOf(bs actuator.BridgeStatus, inFlight *ledger.Restart, loc *time.
 		v.LastRestart = apiRestartOf(bs.LastRestart)
 	}
 	return v
+}
+
+// apiDecision is the verdict code of what verdict() says in words.
+func apiDecision(bs actuator.BridgeStatus, inFlight *ledger.Restart) string {
+	switch {
+	case bs.Breaker.Tripped || bs.Recovering:
+		return string(policy.VerdictBlocked)
+	case inFlight != nil && inFlight.Bridge == bs.Name:
+		return string(policy.VerdictRestart)
+	case bs.Reason == "":
+		return ""
+	}
+	return string(policy.ReasonVerdict(bs.Reason))
 }
 
 func apiRestartOf(r ledger.Restart) *apiRestart {

@@ -34,8 +34,10 @@ func realistic() status.State {
 			Now: now,
 			WebBridges: []cluster.WebBridge{
 				{Name: "wb1", Hosts: []string{"cms01"}, Limit: 149, Listed: true, Seen: true, LastSeen: ago(42 * time.Second),
-					Sessions: 120, Connections: 3477, Disconnections: 3170, Headroom: 29, LeakKnown: true, LeakLowerBound: 40, LeakAt: ago(42 * time.Second)},
-				{Name: "wb2", Hosts: []string{"cms02"}, Limit: 149, Listed: true, Seen: true, LastSeen: ago(time.Minute),
+					Sessions: 120, Connections: 3477, Disconnections: 3170, Headroom: 29, LeakKnown: true, LeakLowerBound: 40, LeakAt: ago(42 * time.Second),
+					Forecast: cluster.Forecast{Known: true, At: now, Rate: 0.5, Leak: 41, RealPeak: 80, RealPeakKnown: true, Full: now.Add(56 * time.Hour),
+						Reason: "growing 0.50 sessions/h; full in 56h"}},
+				{Name: "wb2", Hosts: []string{"wb2"}, Limit: 149, Listed: true, Seen: true, LastSeen: ago(time.Minute),
 					Sessions: 30, Connections: 40, Disconnections: 10, Headroom: 119},
 				{Name: "wb3", Hosts: []string{"cms03"}, Limit: 149, Listed: true, Seen: true, LastSeen: ago(14 * time.Minute), Stale: true,
 					Sessions: 140, Headroom: 9},
@@ -76,5 +78,33 @@ func realistic() status.State {
 		Started:      ago(3 * time.Hour),
 		ConfigFile:   "/etc/leakwatch/leakwatch.yaml",
 		ConfigLoaded: ago(3 * time.Hour),
+		PolicyConfig: fixturePolicy(),
+		History:      fixtureHistory,
 	}
+}
+
+// fixturePolicy is the defaults with the forecast plan, a window and a
+// raised threshold.
+func fixturePolicy() policy.Config {
+	c := policy.DefaultConfig()
+	c.Mode, c.Plan, c.Threshold = policy.ModeEnforce, policy.PlanForecast, 30
+	c.Windows = []policy.Window{policy.MustParseWindow("Sat 02:00-04:00")}
+	c.Location = cet
+	return c
+}
+
+// fixtureHistory is a week of every bridge: a daily swing of 10 to 70
+// sessions on top of a leak growing by 12 a day.
+func fixtureHistory(name string, since, until time.Time) []cluster.HistoryPoint {
+	var out []cluster.HistoryPoint
+	for t := since.Truncate(cluster.HistoryStep); !t.After(until); t = t.Add(cluster.HistoryStep) {
+		days := t.Sub(until.Add(-7*24*time.Hour)).Hours() / 24
+		leak := int64(days * 12 / 2)
+		real := int64(10)
+		if h := t.Hour(); h >= 8 && h < 18 {
+			real = 70
+		}
+		out = append(out, cluster.HistoryPoint{At: t, Sessions: leak + real, Leak: leak})
+	}
+	return out
 }

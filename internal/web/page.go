@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/leakwatch/leakwatch/internal/audit"
+	"github.com/leakwatch/leakwatch/internal/cluster"
 	"github.com/leakwatch/leakwatch/internal/policy"
 	"github.com/leakwatch/leakwatch/internal/status"
 )
@@ -48,6 +49,10 @@ type page struct {
 	AuditError          string
 	Inputs              []inputRow
 	Counters            []counterRow
+	// InputErrors is true when some input has a non-zero error counter.
+	InputErrors bool
+	Policy      []policyRow
+	HasPolicy   bool
 }
 
 type clusterView struct {
@@ -73,6 +78,12 @@ type webBridgeRow struct {
 	Class    string
 	// LastRestart is "last restart 5m ago: ok", or "" if none on record.
 	LastRestart string
+	// LeakClass colours the proven leak by size: never green when large.
+	LeakClass string
+	// Forecast says where the leak is heading, in words.
+	Forecast, ForecastClass string
+	// Charts are inline SVGs: the last 24 hours and the last 7 days.
+	Charts []template.HTML
 }
 
 type callBridgeRow struct {
@@ -123,7 +134,7 @@ func buildPage(st status.State, entries []audit.Entry, auditFile string, auditEr
 		p.WebBridges = append(p.WebBridges, webBridgeRowOf(b, st))
 	}
 	for _, cb := range st.Cluster.CallBridges {
-		r := callBridgeRow{Name: cb.Name, Hosts: strings.Join(cb.Hosts, ", "), CMA: "—", CallLegs: "—"}
+		r := callBridgeRow{Name: cb.Name, Hosts: hostsText(cb.Name, cb.Hosts), CMA: "—", CallLegs: "—"}
 		r.Age, r.AgeClass = reportAge(cb.Seen, cb.Stale, cb.LastSeen, now)
 		if cb.Seen {
 			r.CMA = fmt.Sprintf("%d / %d", cb.Sample.CMA.Current, cb.Sample.CMA.Peak)
@@ -141,10 +152,25 @@ func buildPage(st status.State, entries []audit.Entry, auditFile string, auditEr
 		p.AuditError = auditErr.Error()
 	}
 	for _, in := range st.Inputs {
-		p.Inputs = append(p.Inputs, inputRow{Source: in.Source, Up: in.Up, Detail: in.Detail, Errors: countsText(in.Errors)})
+		r := inputRow{Source: in.Source, Up: in.Up, Detail: in.Detail, Errors: countsText(in.Errors)}
+		p.InputErrors = p.InputErrors || r.Errors != ""
+		p.Inputs = append(p.Inputs, r)
 	}
 	p.Counters = countersOf(st)
+	if st.PolicyConfig.Location != nil || st.PolicyConfig.Mode != "" {
+		p.HasPolicy = true
+		p.Policy = policyRows(st.PolicyConfig, now)
+	}
 	return p
+}
+
+// hostsText lists a component's hostnames, or "" when it logs under its
+// own name only.
+func hostsText(name string, hosts []string) string {
+	if len(hosts) == 0 || len(hosts) == 1 && strings.EqualFold(hosts[0], name) {
+		return ""
+	}
+	return strings.Join(hosts, ", ")
 }
 
 func clusterOf(st status.State) clusterView {
@@ -169,7 +195,7 @@ func clusterOf(st status.State) clusterView {
 
 func webBridgeRowOf(b bridge, st status.State) webBridgeRow {
 	wb := b.WebBridge
-	r := webBridgeRow{Name: b.Name, Hosts: strings.Join(wb.Hosts, ", "), Sessions: "—", Leak: "unknown"}
+	r := webBridgeRow{Name: b.Name, Hosts: hostsText(b.Name, wb.Hosts), Sessions: "—", Leak: "unknown"}
 	r.Verdict, r.Class = verdict(b.Policy, st.Policy.InFlight, st.Now.Location())
 	if last := b.Policy.LastRestart; !last.Started.IsZero() {
 		result := string(last.Result)
@@ -194,10 +220,63 @@ func webBridgeRowOf(b bridge, st status.State) webBridgeRow {
 			r.BarClass = barClass(wb.Sessions, wb.Limit, wb.Stale)
 		}
 	}
+	threshold := st.PolicyConfig.Threshold
+	if threshold <= 0 {
+		threshold = policy.DefaultConfig().Threshold
+	}
 	if wb.LeakKnown {
 		r.Leak = fmt.Sprintf("≥ %d", wb.LeakLowerBound)
+		r.LeakClass = leakClass(wb.LeakLowerBound, threshold, wb.Limit)
+		if r.Class == classOK && r.LeakClass != "" {
+			r.Class = r.LeakClass // held, but a large leak is never green
+		}
+	}
+	r.Forecast, r.ForecastClass = forecastText(wb.Forecast, wb.Limit, st.Now)
+	if st.History != nil && wb.Seen {
+		h := st.History(wb.Name, st.Now.Add(-chartWeek.past), st.Now)
+		day := h[max(0, len(h)-int(chartDay.past/cluster.HistoryStep)-1):]
+		r.Charts = []template.HTML{
+			chartSVG(wb.Name, day, wb.Forecast, wb.Limit, st.Now, chartDay),
+			chartSVG(wb.Name, h, wb.Forecast, wb.Limit, st.Now, chartWeek),
+		}
 	}
 	return r
+}
+
+// leakClass: amber from the threshold, red from half the limit.
+func leakClass(leak, threshold, limit int64) string {
+	switch {
+	case limit > 0 && leak*2 >= limit:
+		return classCrit
+	case leak >= threshold:
+		return classWarn
+	}
+	return ""
+}
+
+// forecastText says where the leak is heading.
+func forecastText(f cluster.Forecast, limit int64, now time.Time) (string, string) {
+	loc := now.Location()
+	switch {
+	case f.At.IsZero():
+		return "", ""
+	case !f.Known:
+		return "forecast " + f.Reason, classMuted
+	case !f.Growing():
+		return fmt.Sprintf("forecast: not growing; usual real peak %d of %d", f.RealPeak, limit), classOK
+	case !f.Full.After(now):
+		return fmt.Sprintf("forecast: full now (leak %.0f + usual real peak %d ≥ %d)", f.Leak, f.RealPeak, limit), classCrit
+	}
+	d := f.Full.Sub(now)
+	class := classOK
+	switch {
+	case d < 3*24*time.Hour:
+		class = classCrit
+	case d < 14*24*time.Hour:
+		class = classWarn
+	}
+	return fmt.Sprintf("forecast full %s (in %s): leak %.0f growing %.1f/day + usual real peak %d",
+		f.Full.In(loc).Format("Mon 2006-01-02 15:04"), span(d), f.Leak, f.Rate*24, f.RealPeak), class
 }
 
 // barClass colours a session bar by the headroom left: red from 90 % of
@@ -280,9 +359,20 @@ func countersOf(st status.State) []counterRow {
 	}
 	add("lines read from ", st.Lines)
 	add("stats lines: ", withKinds(st.Stats))
-	add("malformed stats lines: ", withKinds(st.Malformed))
-	out = append(out, counterRow{"lines dropped (discovery cap)", st.Cluster.Dropped},
-		counterRow{"audit entries lost", st.Policy.AuditErrors})
+	// Error counters only when something went wrong.
+	bad := map[string]uint64{}
+	for k, v := range withKinds(st.Malformed) {
+		if v > 0 {
+			bad[k] = v
+		}
+	}
+	add("malformed stats lines: ", bad)
+	if n := st.Cluster.Dropped; n > 0 {
+		out = append(out, counterRow{"lines dropped (discovery cap)", n})
+	}
+	if n := st.Policy.AuditErrors; n > 0 {
+		out = append(out, counterRow{"audit entries lost", n})
+	}
 	return out
 }
 
@@ -290,10 +380,9 @@ func countersOf(st status.State) []counterRow {
 func countsText(m map[string]uint64) string {
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
-	}
-	if len(parts) == 0 {
-		return "none"
+		if m[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+		}
 	}
 	return strings.Join(parts, ", ")
 }

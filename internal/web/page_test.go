@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leakwatch/leakwatch/internal/actuator"
 	"github.com/leakwatch/leakwatch/internal/audit"
 	"github.com/leakwatch/leakwatch/internal/policy"
 	"github.com/leakwatch/leakwatch/internal/status"
@@ -28,10 +29,10 @@ func TestStatusPage(t *testing.T) {
 		`Estimate unknown: call bridge cb2 stale (last report 20m ago)`,
 		// wb1: bar at 80 % in amber, proven leak, fresh age, blocked verdict.
 		`<div class="fill warn" style="width: 80%">`, `120 / 149`, `≥ 40`, `42s ago`,
-		`restart blocked: outside window (next: Sat 02:00 CET)`,
+		`blocked: outside window (next: Sat 02:00 CET)`,
 		// wb2: recovering; 20 % green bar.
 		`<div class="fill ok" style="width: 20%">`,
-		`restarting, waiting for recovery: restarted at 15:55`,
+		`blocked: restarted, waiting for recovery: restarted at 15:55`,
 		// wb3: stale, grey bar, breaker.
 		`stale: 14m ago`, `<div class="fill muted" style="width: 93%">`,
 		`breaker tripped: no sample within recover_timeout 15m showed the leak gone — run leakwatch reset wb3`,
@@ -240,5 +241,74 @@ func TestAuditRowSaysTheVerdictOnce(t *testing.T) {
 		if strings.Count(text, "restart") != 1 || strings.HasPrefix(text, "none") {
 			t.Errorf("%s row reads %q", e.Event, text)
 		}
+	}
+}
+
+// TestStatusPageAnswersAtAGlance: charts, the forecast, the policy block,
+// colours by meaning, no repeated hostnames, error counters only when
+// non-zero.
+func TestStatusPageAnswersAtAGlance(t *testing.T) {
+	st := realistic()
+	_, body := do(t, newTestHandler(t, st, ""), "GET", "/")
+	for _, want := range []string{
+		// Two inline charts per bridge seen, with the limit and forecast.
+		`<svg class="chart"`, `class="c-limit"`, `class="c-forecast"`, `class="c-full"`,
+		"wb1: sessions and proven leak, last 24 hours", "wb1: sessions and proven leak, last 7 days",
+		"forecast full Sun 2025-03-23 00:00 (in 2d): leak 41 growing 12.0/day &#43; usual real peak 80",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	// The policy block, as loaded, changes marked.
+	for _, want := range []string{"Policy in force", `<tr class="changed"><td>plan</td><td>forecast</td><td class="sub">changed; default threshold</td>`,
+		`<td>sustain</td><td>1h0m0s</td><td class="sub">default</td>`,
+		"Sat 02:00-04:00; next Sat 2025-03-22 02:00 CET (in 34h)", "<td>forecast_margin</td>"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("policy block lacks %q", want)
+		}
+	}
+	// A proven leak of 40 over the threshold of 30 is amber, never green.
+	if !strings.Contains(body, `<td class="num warn">≥ 40</td>`) {
+		t.Error("a leak over the threshold is not amber")
+	}
+	// wb2's only host is its name: not repeated; wb1's is shown.
+	if strings.Contains(body, `<strong>wb2</strong><div class="sub">wb2</div>`) || !strings.Contains(body, `<strong>wb1</strong><div class="sub">cms01</div>`) {
+		t.Error("hostnames: want cms01 under wb1 and nothing under wb2")
+	}
+	// Zero error counters are not shown.
+	for _, bad := range []string{"audit entries lost", "lines dropped", "malformed stats lines: callbridge"} {
+		if strings.Contains(body, bad) {
+			t.Errorf("page shows the zero counter %q", bad)
+		}
+	}
+	if !strings.Contains(body, "malformed stats lines: webbridge") {
+		t.Error("the non-zero malformed counter is missing")
+	}
+
+	// Without any input error the Errors column goes.
+	st.Inputs[1].Errors = map[string]uint64{"too_large": 0}
+	_, body = do(t, newTestHandler(t, st, ""), "GET", "/")
+	if strings.Contains(body, "<th>Errors</th>") || strings.Contains(body, "too_large") {
+		t.Error("an Errors column with nothing in it")
+	}
+}
+
+// "hold" (no restart needed) and "blocked" look different.
+func TestHoldAndBlockedLookDifferent(t *testing.T) {
+	hold, hc := verdict(actuator.BridgeStatus{Name: "a", Reason: policy.ReasonForecastNotDue, Detail: "forecast full in 23 days"}, nil, cet)
+	blocked, bc := verdict(actuator.BridgeStatus{Name: "a", Reason: policy.ReasonCooldown, Detail: "cooldown"}, nil, cet)
+	if !strings.HasPrefix(hold, "hold: ") || !strings.HasPrefix(blocked, "blocked: ") || hc == bc {
+		t.Errorf("hold %q (%s) and blocked %q (%s) must differ in word and colour", hold, hc, blocked, bc)
+	}
+}
+
+// The demo's footer says so.
+func TestFooterNamesTheDemo(t *testing.T) {
+	st := realistic()
+	st.ConfigFile = "demo"
+	_, body := do(t, newTestHandler(t, st, ""), "GET", "/")
+	if !strings.Contains(body, "Configuration demo,") || strings.Contains(body, "(defaults)") {
+		t.Error("footer does not say demo")
 	}
 }

@@ -33,27 +33,36 @@ func verdict(bs actuator.BridgeStatus, inFlight *ledger.Restart, loc *time.Locat
 		if why == "" {
 			why = strings.ReplaceAll(bs.Breaker.Reason, "_", " ")
 		}
-		return fmt.Sprintf("breaker tripped: %s — run leakwatch reset %s", why, bs.Name), classCrit
+		return fmt.Sprintf("blocked: breaker tripped: %s — run leakwatch reset %s", why, bs.Name), classCrit
 	case inFlight != nil && inFlight.Bridge == bs.Name:
-		return "restarting now (since " + inFlight.Started.In(loc).Format("15:04:05") + ")", classWarn
+		return "restart: in progress since " + inFlight.Started.In(loc).Format("15:04:05"), classAct
 	case bs.Recovering:
-		return "restarting, waiting for recovery: " + detail, classWarn
+		return "blocked: restarted, waiting for recovery: " + detail, classWarn
+	}
+	if bs.Reason == "" {
+		return "no decision yet", classMuted
+	}
+	// The policy's one vocabulary (policy.Verdict), coloured by meaning:
+	// acting purple, would-act and data trouble amber, held green, blocked
+	// by an ordinary guard blue.
+	v := policy.ReasonVerdict(bs.Reason)
+	words = v.Words() + ": " + detail
+	switch v {
+	case policy.VerdictRestart:
+		return words, classAct
+	case policy.VerdictWouldRestart:
+		return words, classWarn
+	case policy.VerdictHold:
+		if bs.Reason == policy.ReasonNotSustained {
+			return words, classWarn // a leak at threshold, being watched
+		}
+		return words, classOK
 	}
 	switch bs.Reason {
-	case "":
-		return "no decision yet", classMuted
-	case policy.ReasonNone:
-		return detail, classAct
-	case policy.ReasonObserveMode:
-		return detail, classWarn
-	case policy.ReasonLeakBelowThreshold:
-		return "no restart needed: " + detail, classOK
-	case policy.ReasonNotSustained:
-		return "watching: " + detail, classWarn
 	case policy.ReasonStale, policy.ReasonDataInvalid, policy.ReasonLeakUnknown, policy.ReasonNotRestartable:
-		return "restart blocked: " + detail, classWarn
+		return words, classWarn
 	}
-	return "restart blocked: " + detail, classInfo
+	return words, classInfo
 }
 
 // age says how long ago t was, relative to now: "42s ago", "14m ago",
