@@ -407,11 +407,6 @@ func (r *runner) observe(at time.Time, b []byte) {
 	}
 }
 
-func (r *runner) listed(name string) bool {
-	_, ok := r.truth.WebBridge(name)
-	return ok
-}
-
 // load is the most CMA sessions, summed over the Call Bridges, that a proof
 // or the load guard may count now: each one's peak of the period in
 // progress or of its last report, whichever is larger.

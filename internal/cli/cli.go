@@ -7,9 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
-	"sort"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -173,26 +171,6 @@ func parseFlags(fs *pflag.FlagSet, args []string) error {
 func loadConfig(fs *pflag.FlagSet) (*config.Config, error) {
 	file, _ := fs.GetString("config")
 	return config.Load(file, fs)
-}
-
-// newLogger returns the slog logger the config asks for, on w.
-func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.Log.Level))
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.Log.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
-}
-
-func sortedNames[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func joinOr(s []string, empty string) string {

@@ -15,11 +15,10 @@ import (
 // Call Bridge reports the CMA it saw (the bridge's real sessions plus
 // other(t): other bridges' users and desktop clients) and the period's peak.
 type world struct {
-	start       time.Time
-	leak, real  func(t time.Time) int64
-	other       func(t time.Time) int64
-	conn        int64 // the c: counter; a restart sets it back
-	restartedAt time.Time
+	start      time.Time
+	leak, real func(t time.Time) int64
+	other      func(t time.Time) int64
+	conn       int64 // the c: counter; a restart sets it back
 }
 
 func (w *world) otherAt(t time.Time) int64 {

@@ -252,9 +252,11 @@ func (c Config) validate() error {
 	}
 	for name, rate := range c.Leak {
 		if !names[name] {
+			//lint:ignore ST1005 like every error here, it starts with the Go name of the field
 			errs = append(errs, fmt.Errorf("Leak[%q]: no such Web Bridge", name))
 		}
 		if rate < 0 {
+			//lint:ignore ST1005 like every error here, it starts with the Go name of the field
 			errs = append(errs, fmt.Errorf("Leak[%q]: negative rate %g", name, rate))
 		}
 	}

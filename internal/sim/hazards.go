@@ -128,6 +128,7 @@ func (hz Hazards) validate(c Config) error {
 		p    float64
 	}{{"CBLoss", hz.CBLoss}, {"Misstamp", hz.Misstamp}, {"Duplicate", hz.Duplicate}} {
 		if p.p < 0 || p.p > 1 {
+			//lint:ignore ST1005 like every error here, it starts with the Go name of the field
 			errs = append(errs, fmt.Errorf("Hazards.%s: probability %g outside [0, 1]", p.name, p.p))
 		}
 	}
