@@ -13,11 +13,6 @@ import (
 	"github.com/leakwatch/leakwatch/internal/sim"
 )
 
-// strayHostHeldBack keeps the stray lab host out of the lying month until
-// issue 9 item 1 is fixed: today three lines from an unlisted host leave
-// the cluster estimate unknown for good, and the month orders no restart.
-const strayHostHeldBack = true
-
 // monthStart is Monday 2 March 2026, 00:00 UTC.
 var monthStart = time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
 
@@ -106,19 +101,17 @@ policy:
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	day := func(d, h int) time.Time { return monthStart.Add(time.Duration(d)*24*time.Hour + time.Duration(h)*time.Hour) }
+	day := func(d, h int) time.Time {
+		return monthStart.Add(time.Duration(d)*24*time.Hour + time.Duration(h)*time.Hour)
+	}
 	lies := sim.Hazards{
 		// One line of cms-wb1 stamped a day ahead, on day 10 at noon.
 		Misstamps: []sim.Misstamp{{Host: "cms-wb1", At: day(9, 12), Offset: 24 * time.Hour}},
 		// A listed Call Bridge silent for two hours one afternoon.
 		Silences: []sim.Silence{{Host: "cms-cb2", From: day(16, 13), To: day(16, 15)}},
 	}
-	if !strayHostHeldBack {
-		// Three lines from a lab host, once.
-		lies.Strays = []sim.Stray{{Host: "cms-lab1", From: day(2, 10), To: day(2, 10).Add(3 * time.Minute)}}
-	} else {
-		t.Log("stray lab host held back until issue 9 item 1 is fixed")
-	}
+	// Three lines from a lab host, once.
+	lies.Strays = []sim.Stray{{Host: "cms-lab1", From: day(2, 10), To: day(2, 10).Add(3 * time.Minute)}}
 	clean, lying := filepath.Join(dir, "clean.log"), filepath.Join(dir, "lies.log")
 	writeMonth(t, clean, sim.Hazards{})
 	writeMonth(t, lying, lies)
