@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/leakwatch/leakwatch/internal/integration/harness"
-	"github.com/leakwatch/leakwatch/internal/opskit"
 )
 
 // emptyByDesign lists the dashboard queries that may return nothing after
@@ -38,7 +37,7 @@ var emptyByDesign = map[string]struct {
 	// by design (a lone leakwatch exports exactly what it did before). The
 	// witness shows Prometheus scraped the demo and has no such series;
 	// the metric names themselves are checked against the exporter by
-	// internal/opskit and exported by internal/integration/ha's pair.
+	// internal/integration/opskit and exported by internal/integration/ha's pair.
 	"HA: which instance acts/A": {
 		reason:  "the demo runs without ha configured, so no instance has an HA role",
 		witness: `leakwatch_build_info{instance=~".+"} unless on(instance) leakwatch_ha_leader`,
@@ -83,10 +82,10 @@ const (
 // it. Every alerting rule must also evaluate without error on the demo's
 // series.
 func TestDashboardQueriesReturnData(t *testing.T) {
-	promBin := harness.Need(t, "prometheus")
+	harness.Need(t, "prometheus") // before the demo starts
 	bin := harness.Binary(t)
 	root := harness.RepoRoot(t)
-	queries, err := opskit.DashboardQueries(filepath.Join(root, "dashboards", "cms-webbridge-leaks.json"))
+	queries, err := harness.DashboardQueries(filepath.Join(root, "dashboards", "cms-webbridge-leaks.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,22 +108,7 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 		return code == http.StatusOK
 	})
 
-	prom, err := opskit.StartPrometheus(ctx, opskit.PrometheusOptions{
-		Binary: promBin,
-		Dir:    t.TempDir(),
-		Config: prometheusConfig(filepath.Join(root, "config", "prometheus", "alerts.yml"), demoAddr),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := prom.Stop(); err != nil {
-			t.Errorf("stopping prometheus: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("prometheus log:\n%s", prom.Log())
-		}
-	})
+	prom := harness.StartPrometheus(t, prometheusConfig(filepath.Join(root, "config", "prometheus", "alerts.yml"), demoAddr))
 
 	// The leak, seen by Prometheus; then the restart, seen by Prometheus;
 	// then the recovery, which the status API reports (it lasts less than
@@ -172,7 +156,7 @@ func TestDashboardQueriesReturnData(t *testing.T) {
 		}
 		allowed++
 		t.Logf("empty %-45s allowed: %s", name, entry.reason)
-		res, err := opskit.InstantQuery(ctx, client, prom.URL, entry.witness, time.Time{})
+		res, err := harness.InstantQuery(ctx, client, prom.URL, entry.witness, time.Time{})
 		switch {
 		case err != nil:
 			t.Errorf("witness of %s: %s: %v", name, entry.witness, err)
@@ -211,7 +195,7 @@ scrape_configs:
 // instants but must show the restart somewhere in the run. It returns which
 // query answered and the number of series.
 func evaluate(ctx context.Context, client *http.Client, base, expr string, start, end time.Time) (string, int, error) {
-	res, err := opskit.InstantQuery(ctx, client, base, expr, time.Time{})
+	res, err := harness.InstantQuery(ctx, client, base, expr, time.Time{})
 	if err != nil {
 		return "", 0, fmt.Errorf("instant query: %w", err)
 	}
@@ -230,8 +214,8 @@ func evaluate(ctx context.Context, client *http.Client, base, expr string, start
 func rangeQuery(ctx context.Context, client *http.Client, base, expr string, start, end time.Time, step time.Duration) (int, error) {
 	form := url.Values{
 		"query": {expr},
-		"start": {strconv.FormatFloat(float64(start.UnixMilli())/1000, 'f', 3, 64)},
-		"end":   {strconv.FormatFloat(float64(end.UnixMilli())/1000, 'f', 3, 64)},
+		"start": {harness.PromSeconds(start)},
+		"end":   {harness.PromSeconds(end)},
 		"step":  {strconv.FormatFloat(step.Seconds(), 'f', -1, 64)},
 	}
 	var data struct {
@@ -240,7 +224,7 @@ func rangeQuery(ctx context.Context, client *http.Client, base, expr string, sta
 			Values [][2]any `json:"values"`
 		} `json:"result"`
 	}
-	if err := apiCall(ctx, client, http.MethodPost, base+"/api/v1/query_range", form, &data); err != nil {
+	if err := harness.PromAPI(ctx, client, http.MethodPost, base+"/api/v1/query_range", form, &data); err != nil {
 		return 0, err
 	}
 	if data.ResultType != "matrix" {
@@ -255,50 +239,11 @@ func rangeQuery(ctx context.Context, client *http.Client, base, expr string, sta
 	return n, nil
 }
 
-// apiCall sends a request to the Prometheus HTTP API and decodes the data
-// field of a successful answer into data.
-func apiCall(ctx context.Context, client *http.Client, method, endpoint string, form url.Values, data any) error {
-	var body *strings.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	} else {
-		body = strings.NewReader("")
-	}
-	req, err := http.NewRequestWithContext(ctx, method, endpoint, body)
-	if err != nil {
-		return fmt.Errorf("building request to %s: %w", endpoint, err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("requesting %s: %w", endpoint, err)
-	}
-	defer resp.Body.Close()
-	var answer struct {
-		Status    string          `json:"status"`
-		ErrorType string          `json:"errorType"`
-		Error     string          `json:"error"`
-		Data      json.RawMessage `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
-		return fmt.Errorf("decoding answer of %s (HTTP %d): %w", endpoint, resp.StatusCode, err)
-	}
-	if answer.Status != "success" {
-		return &opskit.QueryError{Status: resp.StatusCode, Type: answer.ErrorType, Msg: answer.Error}
-	}
-	if err := json.Unmarshal(answer.Data, data); err != nil {
-		return fmt.Errorf("decoding data of %s: %w", endpoint, err)
-	}
-	return nil
-}
-
 // waitQuery polls Prometheus until expr returns at least one series.
 func waitQuery(t *testing.T, client *http.Client, base string, deadline time.Time, what, expr string) {
 	t.Helper()
 	waitFor(t, deadline, what+" ("+expr+")", func() error {
-		res, err := opskit.InstantQuery(t.Context(), client, base, expr, time.Time{})
+		res, err := harness.InstantQuery(t.Context(), client, base, expr, time.Time{})
 		switch {
 		case err != nil:
 			return err
@@ -393,7 +338,7 @@ func checkRules(t *testing.T, ctx context.Context, client *http.Client, base str
 			} `json:"rules"`
 		} `json:"groups"`
 	}
-	if err := apiCall(ctx, client, http.MethodGet, base+"/api/v1/rules", nil, &data); err != nil {
+	if err := harness.PromAPI(ctx, client, http.MethodGet, base+"/api/v1/rules", nil, &data); err != nil {
 		t.Errorf("listing rules: %v", err)
 		return
 	}

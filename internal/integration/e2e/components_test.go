@@ -6,20 +6,16 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/leakwatch/leakwatch/internal/integration/harness"
-	"github.com/leakwatch/leakwatch/internal/opskit"
 )
 
 // rsyslogConf receives RFC 3164 syslog on one TCP port of 127.0.0.1 and
@@ -109,10 +105,9 @@ func (m *mmps) bridgeOn(port string) (string, bool) {
 }
 
 // startPrometheus runs a real Prometheus scraping target every second.
-func startPrometheus(t *testing.T, target string) *opskit.Prometheus {
+func startPrometheus(t *testing.T, target string) *harness.Prometheus {
 	t.Helper()
-	bin := harness.Need(t, "prometheus")
-	cfg := fmt.Sprintf(`global:
+	return harness.StartPrometheus(t, fmt.Sprintf(`global:
   scrape_interval: 1s
   scrape_timeout: 1s
   evaluation_interval: 1s
@@ -120,81 +115,20 @@ scrape_configs:
   - job_name: leakwatch
     static_configs:
       - targets: [%q]
-`, target)
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
-	defer cancel()
-	p, err := opskit.StartPrometheus(ctx, opskit.PrometheusOptions{Binary: bin, Dir: t.TempDir(), Config: cfg, ReadyTimeout: 40 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := p.Stop(); err != nil {
-			t.Errorf("stopping prometheus: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("prometheus log:\n%s", p.Log())
-		}
-	})
-	return p
-}
-
-// sample is one element of an instant vector.
-type sample struct {
-	Labels map[string]string
-	Value  float64
+`, target))
 }
 
 // query evaluates expr at time at (the server's now when zero) through
 // Prometheus's HTTP API and returns the instant vector it gives.
-// opskit.InstantQuery only counts series; this test needs their values.
-func query(ctx context.Context, baseURL, expr string, at time.Time) ([]sample, error) {
-	form := url.Values{"query": {expr}}
-	if !at.IsZero() {
-		form.Set("time", strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64))
-	}
+func query(ctx context.Context, baseURL, expr string, at time.Time) ([]harness.Sample, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, baseURL+"/api/v1/query", strings.NewReader(form.Encode()))
+	res, err := harness.InstantQuery(ctx, http.DefaultClient, baseURL, expr, at)
 	if err != nil {
-		return nil, fmt.Errorf("building query %q: %w", expr, err)
+		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("querying %q: %w", expr, err)
+	if res.ResultType != "vector" {
+		return nil, fmt.Errorf("query %q gave a %s, want a vector", expr, res.ResultType)
 	}
-	defer resp.Body.Close()
-	var body struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			ResultType string `json:"resultType"`
-			Result     []struct {
-				Metric map[string]string `json:"metric"`
-				Value  [2]any            `json:"value"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return nil, fmt.Errorf("decoding answer to %q (HTTP %d): %w", expr, resp.StatusCode, err)
-	}
-	if body.Status != "success" {
-		return nil, fmt.Errorf("query %q: HTTP %d: %s", expr, resp.StatusCode, body.Error)
-	}
-	if body.Data.ResultType != "vector" {
-		return nil, fmt.Errorf("query %q gave a %s, want a vector", expr, body.Data.ResultType)
-	}
-	out := make([]sample, 0, len(body.Data.Result))
-	for _, r := range body.Data.Result {
-		s, ok := r.Value[1].(string)
-		if !ok {
-			return nil, fmt.Errorf("query %q: value %v is not a string", expr, r.Value[1])
-		}
-		v, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			return nil, fmt.Errorf("query %q: value %q: %w", expr, s, err)
-		}
-		out = append(out, sample{Labels: r.Metric, Value: v})
-	}
-	return out, nil
+	return res.Samples, nil
 }

@@ -236,7 +236,7 @@ func TestSelectorsWithoutInstance(t *testing.T) {
 }
 
 func TestDashboardQueriesFilterInstanceAndUseExportedMetrics(t *testing.T) {
-	qs, err := DashboardQueries(dashboardPath(t))
+	qs, err := harness.DashboardQueries(dashboardPath(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,23 +282,23 @@ func TestExpandVariables(t *testing.T) {
 		{in: `rate(x[$__rate_intervals])`, wantErr: true},
 	}
 	for _, tt := range tests {
-		got, err := ExpandVariables(tt.in)
+		got, err := harness.ExpandVariables(tt.in)
 		if (err != nil) != tt.wantErr {
-			t.Errorf("ExpandVariables(%q) error = %v, want error %v", tt.in, err, tt.wantErr)
+			t.Errorf("harness.ExpandVariables(%q) error = %v, want error %v", tt.in, err, tt.wantErr)
 			continue
 		}
 		if got != tt.want {
-			t.Errorf("ExpandVariables(%q) = %q, want %q", tt.in, got, tt.want)
+			t.Errorf("harness.ExpandVariables(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
 
 func TestDashboardQueriesExtraction(t *testing.T) {
-	qs, err := DashboardQueries("testdata/dashboard-collapsed-row.json")
+	qs, err := harness.DashboardQueries("testdata/dashboard-collapsed-row.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Query{
+	want := []harness.Query{
 		{Panel: "Top", RefID: "A",
 			Raw:  `rate(leakwatch_lines_total{instance=~"$instance"}[$__rate_interval])`,
 			Expr: `rate(leakwatch_lines_total{instance=~".+"}[1m])`},
@@ -322,9 +322,9 @@ func TestDashboardQueriesErrors(t *testing.T) {
 		{"testdata/no-such-dashboard.json", "reading dashboard"},
 	}
 	for _, tt := range tests {
-		_, err := DashboardQueries(tt.path)
+		_, err := harness.DashboardQueries(tt.path)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("DashboardQueries(%s) error = %v, want one containing %q", tt.path, err, tt.want)
+			t.Errorf("harness.DashboardQueries(%s) error = %v, want one containing %q", tt.path, err, tt.want)
 		}
 	}
 	// Not JSON at all.
@@ -332,8 +332,8 @@ func TestDashboardQueriesErrors(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("{panels: ["), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := DashboardQueries(bad); err == nil || !strings.Contains(err.Error(), "parsing dashboard") {
-		t.Errorf("DashboardQueries(invalid JSON) error = %v, want a parse error", err)
+	if _, err := harness.DashboardQueries(bad); err == nil || !strings.Contains(err.Error(), "parsing dashboard") {
+		t.Errorf("harness.DashboardQueries(invalid JSON) error = %v, want a parse error", err)
 	}
 }
 
@@ -342,34 +342,25 @@ func TestDashboardQueriesErrors(t *testing.T) {
 // HTTP 400. Empty results are fine here; a test with leakwatch's demo data
 // checks they are not empty.
 func TestDashboardQueriesParseInPrometheus(t *testing.T) {
-	bin := harness.Need(t, "prometheus")
-	qs, err := DashboardQueries(dashboardPath(t))
+	qs, err := harness.DashboardQueries(dashboardPath(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	p := harness.StartPrometheus(t, "")
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	p, err := StartPrometheus(ctx, PrometheusOptions{Binary: bin, Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := p.Stop(); err != nil {
-			t.Errorf("%v\n%s", err, p.Log())
-		}
-	})
 	client := &http.Client{Timeout: 10 * time.Second}
 
 	// The check can fail: a broken query is rejected with HTTP 400.
-	_, err = InstantQuery(ctx, client, p.URL, `sum by (webbridge (cms_webbridge_sessions)`, time.Time{})
-	var qe *QueryError
+	_, err = harness.InstantQuery(ctx, client, p.URL, `sum by (webbridge (cms_webbridge_sessions)`, time.Time{})
+	var qe *harness.QueryError
 	if !errors.As(err, &qe) || qe.Status != http.StatusBadRequest || qe.Type != "bad_data" {
 		t.Fatalf("broken query: error %v, want HTTP 400 bad_data", err)
 	}
 
 	t.Logf("%d queries", len(qs))
 	for _, q := range qs {
-		res, err := InstantQuery(ctx, client, p.URL, q.Expr, time.Time{})
+		res, err := harness.InstantQuery(ctx, client, p.URL, q.Expr, time.Time{})
 		if err != nil {
 			t.Errorf("%s %s: %v\n%s", q.Panel, q.RefID, err, q.Expr)
 			continue

@@ -3,25 +3,16 @@ package opskit
 import (
 	"bytes"
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/leakwatch/leakwatch/internal/integration/harness"
 )
 
-// repoRoot is the repository root, two levels above this package.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatalf("finding the repository root: %v", err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		t.Fatalf("repository root %s has no go.mod: %v", root, err)
-	}
-	return root
-}
+// repoRoot is the repository root.
+func repoRoot(t *testing.T) string { return harness.RepoRoot(t) }
 
 // repoPath is a path under the repository root.
 func repoPath(t *testing.T, rel ...string) string {

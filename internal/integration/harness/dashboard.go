@@ -1,4 +1,4 @@
-package opskit
+package harness
 
 import (
 	"encoding/json"

@@ -6,8 +6,7 @@
 // real tools on them (promtool, prometheus, docker-compose, amtool,
 // systemd-analyze) and check what the tools cannot.
 //
-// The exported helpers let integration tests reuse the dashboard's queries
-// against a running Prometheus: DashboardQueries extracts them,
-// StartPrometheus runs a throwaway server on 127.0.0.1 and InstantQuery
-// evaluates a query through the HTTP API.
+// Only tests live here: the helpers they share with the other integration
+// tests (DashboardQueries, StartPrometheus, InstantQuery) are in
+// internal/integration/harness.
 package opskit
