@@ -95,13 +95,16 @@ const (
 	DepartedOperator = "operator"
 )
 
-// stray records a line of role from host, not in the inventory of that role.
-// It returns false when the record table is full.
+// recordStray records a line of role from host, not in the inventory of
+// that role. When the table (MaxDiscovered entries) is full, the entry
+// silent longest makes room, unless it is a Call Bridge still reporting:
+// that one withholds proofs, and a flood of made-up hosts must not push it
+// out. It returns false when no entry can make room.
 func (m *Model) recordStray(host string, role Role, at, arrived time.Time) bool {
 	k := hostRole{host, role}
 	s := m.strays[k]
 	if s == nil {
-		if len(m.strays) >= m.opts.MaxDiscovered {
+		if len(m.strays) >= m.opts.MaxDiscovered && !m.evictStray(arrived) {
 			return false
 		}
 		s = &stray{}
@@ -112,6 +115,27 @@ func (m *Model) recordStray(host string, role Role, at, arrived time.Time) bool 
 		s.lastAt, s.lastArrived = at, arrived
 	}
 	return true
+}
+
+// evictStray removes the stray record silent longest that may go, and
+// reports whether there was one.
+func (m *Model) evictStray(now time.Time) bool {
+	var victim hostRole
+	var oldest time.Time
+	found := false
+	for k, s := range m.strays {
+		last := minTime(s.lastAt, s.lastArrived)
+		if k.role == RoleCallBridge && now.Sub(last) <= m.opts.StaleAfter {
+			continue // reporting: it withholds proofs
+		}
+		if !found || last.Before(oldest) {
+			victim, oldest, found = k, last, true
+		}
+	}
+	if found {
+		delete(m.strays, victim)
+	}
+	return found
 }
 
 // withheldAt reports whether an unlisted Call Bridge reported within

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -178,5 +179,31 @@ func TestForgetRefusesWhatTheInventoryDecides(t *testing.T) {
 	}
 	if s := m.Snapshot(t0); len(s.Unlisted) != 0 {
 		t.Errorf("unlisted after forget = %+v", s.Unlisted)
+	}
+}
+
+// TestStrayFloodCannotHideAnUnlistedCallBridge: a flood of made-up Web
+// Bridge hosts fills the table of unlisted hosts; an unlisted Call Bridge
+// that then reports still withholds proofs, and the flood cannot push it
+// out while it reports.
+func TestStrayFloodCannotHideAnUnlistedCallBridge(t *testing.T) {
+	o := inventory()
+	o.MaxDiscovered = 4
+	m := mustModel(t, o)
+	for i := range 4 {
+		observe(m, wbLine(fmt.Sprintf("fake%d", i), t0, 1))
+	}
+	if got := observe(m, cbLine("lab-cb", t0.Add(time.Minute), 9, 9)); got != Unlisted {
+		t.Fatalf("lab-cb after the flood: outcome %d, want Unlisted", got)
+	}
+	for i := 4; i < 12; i++ {
+		observe(m, wbLine(fmt.Sprintf("fake%d", i), t0.Add(2*time.Minute), 1))
+	}
+	s := m.Snapshot(t0.Add(3 * time.Minute))
+	if len(s.Withheld) != 1 || s.Withheld[0] != "lab-cb" || s.Leak.Valid {
+		t.Errorf("withheld %v, valid %v; want lab-cb withholding proofs", s.Withheld, s.Leak.Valid)
+	}
+	if len(s.Unlisted) != 4 {
+		t.Errorf("%d unlisted records, want the cap of 4", len(s.Unlisted))
 	}
 }
