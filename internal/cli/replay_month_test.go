@@ -28,8 +28,11 @@ func writeMonth(t *testing.T, path string, hz sim.Hazards) {
 		},
 		CallBridges:   []string{"cms-cb1", "cms-cb2"},
 		OtherHosts:    []string{},
-		Leak:          map[string]float64{"cms-wb1": 2, "cms-wb2": 1.2, "cms-wb3": 0.5},
-		InitialLeak:   map[string]int{"cms-wb1": 10},
+		// Slow enough that no bridge reaches its limit within the month:
+		// the what-if takes the sessions a restart frees off the logged
+		// counts, which stop growing at the limit.
+		Leak:          map[string]float64{"cms-wb1": 0.16, "cms-wb2": 0.12, "cms-wb3": 0.08},
+		InitialLeak:   map[string]int{"cms-wb1": 9},
 		NoisePerStats: -1,
 		Hazards:       hz,
 	})
@@ -89,14 +92,13 @@ inventory:
     - name: cms-cb1
     - name: cms-cb2
 policy:
-  threshold: 20
+  threshold: 10
   sustain: 1h
   windows: ["daily 01:00-05:00"]
   max_active_sessions: 10
   cooldown: 20h
   max_per_day: 3
-  # The logs never show the what-if's restarts work, so each bridge needs
-  # one every day: let that not count as flapping.
+  # A bridge needing a restart every few days is not flapping here.
   flap_max: 100
 `), 0o644); err != nil {
 		t.Fatal(err)
@@ -118,7 +120,7 @@ policy:
 
 	want := replayRestarts(t, cfg, clean)
 	got := replayRestarts(t, cfg, lying)
-	if len(want) < 30 {
+	if len(want) < 15 {
 		t.Fatalf("the clean month orders only %d restarts: the test proves little", len(want))
 	}
 	key := func(r replay.RestartReport) string { return r.Time + " " + r.WebBridge }
