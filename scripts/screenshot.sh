@@ -7,11 +7,15 @@
 # default 60), photographs the status page with headless Chromium, and
 # stops the demo.
 #
-# Usage: scripts/screenshot.sh [--speed N] [--out FILE] [--timeout SECONDS]
+# With --forecast it also waits until some bridge's forecast is known (two
+# days of history after the demo's start: use a high --speed, e.g. 600).
+#
+# Usage: scripts/screenshot.sh [--speed N] [--out FILE] [--timeout SECONDS] [--forecast]
 #
 #   --speed N          simulated seconds per real second (default 60)
 #   --out FILE         where the PNG goes (default docs/status-page.png)
 #   --timeout SECONDS  give up when no recovery is seen by then (default 180)
+#   --forecast         wait for a known forecast too
 #
 # Needs go, curl and chromium. Run as root, it installs a missing chromium
 # with apt-get. Nothing listens beyond 127.0.0.1.
@@ -20,8 +24,9 @@ set -euo pipefail
 speed=60
 out=docs/status-page.png
 timeout=180
+forecast=
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "screenshot.sh: $*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
@@ -29,6 +34,7 @@ while [ $# -gt 0 ]; do
 	--speed) [ $# -ge 2 ] || die "--speed needs a value"; speed=$2; shift 2 ;;
 	--out) [ $# -ge 2 ] || die "--out needs a value"; out=$2; shift 2 ;;
 	--timeout) [ $# -ge 2 ] || die "--timeout needs a value"; timeout=$2; shift 2 ;;
+	--forecast) forecast=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -111,6 +117,14 @@ leak_visible() {
 		grep -Eq '^cms_webbridge_leaked_sessions_lower_bound\{webbridge="[^"]+"\} ([1-9][0-9]+)$'
 }
 wait_for "a proven leak of 10 or more after the recovery" leak_visible
+
+known_forecast() {
+	curl -fsS --max-time 5 "${url}metrics" |
+		grep -Eq '^cms_webbridge_forecast_history_needed_seconds\{webbridge="[^"]+"\} 0$'
+}
+if [ -n "$forecast" ]; then
+	wait_for "a known forecast" known_forecast
+fi
 
 mkdir -p "$(dirname "$out")"
 rm -f "$out"
