@@ -26,8 +26,8 @@ func writeMonth(t *testing.T, path string, hz sim.Hazards) {
 		WebBridges: []sim.Bridge{
 			{Name: "cms-wb1", Host: "cms-wb1"}, {Name: "cms-wb2", Host: "cms-wb2"}, {Name: "cms-wb3", Host: "cms-wb3"},
 		},
-		CallBridges:   []string{"cms-cb1", "cms-cb2"},
-		OtherHosts:    []string{},
+		CallBridges: []string{"cms-cb1", "cms-cb2"},
+		OtherHosts:  []string{},
 		// Slow enough that no bridge reaches its limit within the month:
 		// the what-if takes the sessions a restart frees off the logged
 		// counts, which stop growing at the limit.
