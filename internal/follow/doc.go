@@ -108,7 +108,8 @@
 // With a StateDir, the offset of every open file is written to
 // StateDir/offsets.json with its identity, its head and a fingerprint (the
 // 64 bytes just before the offset), at most every SaveInterval when it
-// changed, and when Run returns. Former content and the compressed files
+// changed, at once when a file is first placed (so that no file a crash
+// interrupts is unknown at the restart), and when Run returns. Former content and the compressed files
 // dealt with are saved too. The file is replaced atomically (temporary
 // file, fsync, rename, fsync of the directory). A saved offset covers only
 // lines already returned from the handler, so a crash repeats at most the

@@ -59,6 +59,7 @@ type Follower struct {
 	caughtUpClosed bool
 	saved          []byte // content of the offsets file last written
 	saveFailing    bool
+	saveNow        bool // a file was placed: save without waiting for the ticker
 	lastWatchLog   time.Time
 	lastCutLog     time.Time
 }
@@ -132,6 +133,7 @@ func (f *Follower) Run(ctx context.Context, handle func(Line)) error {
 	f.firstScan()
 	f.rescanAndWatch()
 	f.updateCaughtUp()
+	f.saveIfPlaced()
 
 	poll := time.NewTicker(f.cfg.PollInterval)
 	defer poll.Stop()
@@ -178,6 +180,19 @@ func (f *Follower) Run(ctx context.Context, handle func(Line)) error {
 			}
 		}
 		f.updateCaughtUp()
+		f.saveIfPlaced()
+	}
+}
+
+// saveIfPlaced saves the offsets at once when a file was placed (opened at
+// its saved offset, or its start decided) since the last save. Offsets
+// alone wait for SaveInterval, but a file missing from the offsets file is
+// unknown after a crash: if it were then rotated and compressed, nothing
+// would say which part of it was read, and its unread end would be lost.
+func (f *Follower) saveIfPlaced() {
+	if f.saveNow {
+		f.saveNow = false
+		_ = f.save() // logged and counted by save; retried at the next tick
 	}
 }
 

@@ -28,9 +28,9 @@ type former struct {
 
 // headsMatch reports whether a file starting with h (its first headLen
 // bytes, or all of it if shorter) holds the same content as one whose head
-// is known. Both must start with the same headLen bytes, or, shorter than
-// that, be equal and hold a whole line. A file holding more than a short
-// original is not its copy. maybe reports that h is a strict prefix of
+// is known. Both must start with the same headLen bytes, or h must start
+// with all of a shorter known head (which was then all of its file) and
+// that must hold a whole line. maybe reports that h is a strict prefix of
 // known: a copy that has only begun, or a new file too short to tell.
 func headsMatch(h, known []byte) (match, maybe bool) {
 	m := min(len(h), len(known))
@@ -42,10 +42,8 @@ func headsMatch(h, known []byte) (match, maybe bool) {
 		return true, false
 	case len(h) < len(known):
 		return false, true
-	case len(h) == len(known):
-		return bytes.IndexByte(h, '\n') >= 0, false
 	}
-	return false, false
+	return bytes.IndexByte(known, '\n') >= 0, false
 }
 
 // copyMatch compares head h, of the file with identity self, with every
@@ -123,6 +121,7 @@ func (f *Follower) decide(t *tailedFile) bool {
 		return false
 	}
 	t.pending = false
+	f.saveNow = true
 	t.head = h
 	if !matched {
 		return true

@@ -219,6 +219,7 @@ func (f *Follower) openCandidate(path, logical string) *tailedFile {
 		f.initialLeft++
 	}
 	f.files[id] = t
+	f.saveNow = true
 	f.log.Info("following file", "path", path, "offset", t.off)
 	return t
 }
