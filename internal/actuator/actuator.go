@@ -164,8 +164,33 @@ func (a *Actuator) Adopt(led ledger.Ledger, now time.Time, abandon bool) error {
 			a.led = old
 			return err
 		}
+		// A new leader audits its first decisions afresh: a standby's
+		// observations were never audited.
+		clear(a.last)
 	}
 	return nil
+}
+
+// Observe is a standby's step: it evaluates the policy on snap with the
+// ledger it holds (the leader's, read only) so that its leak streaks are
+// as warm as the leader's when it takes over, and its page and metrics show
+// the same verdicts. It changes no ledger, audits nothing and never
+// restarts: the leader does all of that.
+func (a *Actuator) Observe(snap cluster.Snapshot, now time.Time) []policy.Decision {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ds := a.eng.Evaluate(snap, a.led, now)
+	present := make(map[string]bool, len(ds))
+	for _, d := range ds {
+		present[d.WebBridge] = true
+		a.last[d.WebBridge] = d
+	}
+	for name := range a.last {
+		if !present[name] {
+			delete(a.last, name)
+		}
+	}
+	return ds
 }
 
 // effective returns the engine configuration: what-if always decides as enforce.

@@ -651,3 +651,41 @@ func TestAdoptFinishesInFlightAsInterrupted(t *testing.T) {
 		t.Error("a standby's view lost the leader's in-flight restart")
 	}
 }
+
+// A standby observes: its streaks warm up, it writes, audits and sends
+// nothing, and once it adopts the ledger as leader it acts at once on a
+// leak it has watched for the whole sustain.
+func TestObserveKeepsStreaksWarmAndActsNot(t *testing.T) {
+	cfg := baseConfig(t)
+	cfg.Sustain = time.Hour
+	rg := newRig(t, cfg)
+	view, _ := ledger.NewWithStore(ledger.EmptyRecord(), failingStore{errors.New("standby")})
+	if err := rg.a.Adopt(view, rg.now, false); err != nil {
+		t.Fatal(err)
+	}
+	var ds []policy.Decision
+	for range 13 { // an hour of a proven leak, watched
+		ds = rg.a.Observe(snap(rg.now, 60, 40, "wb1"), rg.now)
+		rg.now = rg.now.Add(5 * time.Minute)
+	}
+	if rg.r.n() != 0 || len(rg.aud.entries) != 0 {
+		t.Fatalf("observing sent %d commands and wrote %d audit entries", rg.r.n(), len(rg.aud.entries))
+	}
+	if !ds[0].Restart {
+		t.Fatalf("after an hour of leak the standby's verdict is %s, want the restart the leader would order", ds[0].Reason)
+	}
+	if st := rg.a.Status(); st.Bridges[0].Reason != ds[0].Reason {
+		t.Errorf("status shows %s, want the observed verdict", st.Bridges[0].Reason)
+	}
+	led, _ := ledger.NewWithStore(ledger.EmptyRecord(), nil)
+	if err := rg.a.Adopt(led, rg.now, true); err != nil {
+		t.Fatal(err)
+	}
+	rg.steps(1, leaking("wb1"))
+	if rg.r.n() != 1 {
+		t.Errorf("the new leader sent %d restarts on its first step, want 1: its streak was warm", rg.r.n())
+	}
+	if len(rg.aud.events(audit.EventDecision)) != 1 {
+		t.Error("the new leader did not audit its first decision")
+	}
+}

@@ -344,6 +344,8 @@ func (d *Daemon) policyLoop(ctx context.Context) {
 			if term := d.haTurn(ctx, now); term != nil {
 				d.step(term.Context(), now)
 				d.serveHARequests(term)
+			} else {
+				d.act.Observe(d.model.Snapshot(now), now)
 			}
 		} else {
 			d.step(ctx, now)

@@ -74,7 +74,13 @@ func LoadTLS(f TLSFiles) (*tls.Config, error) {
 // dial returns an etcd client. It does not wait for a connection: etcd
 // being down at start is a state to report, not a reason to exit.
 func dial(o Options) (*clientv3.Client, error) {
+	return dialContext(context.Background(), o)
+}
+
+// dialContext is dial with a client whose every call ends when ctx does.
+func dialContext(ctx context.Context, o Options) (*clientv3.Client, error) {
 	cfg := clientv3.Config{
+		Context:     ctx,
 		Endpoints:   o.Endpoints,
 		DialTimeout: o.DialTimeout,
 		Username:    o.Username,

@@ -63,6 +63,9 @@ type Node struct {
 	opts Options
 	cli  *clientv3.Client
 	log  *slog.Logger
+	// endClient ends every call of cli: the last step of Run, since the
+	// election library may otherwise wait on etcd without a deadline.
+	endClient context.CancelFunc
 
 	mu       sync.Mutex
 	st       Status
@@ -71,6 +74,7 @@ type Node struct {
 	lastOK   time.Time
 	lastErr  error
 	errSince time.Time
+	lease    clientv3.LeaseID // the session's, while one is held
 }
 
 // New returns a Node for opts. It does not contact etcd yet.
@@ -78,11 +82,13 @@ func New(opts Options, logger *slog.Logger) (*Node, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	cli, err := dial(opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	cli, err := dialContext(ctx, opts)
 	if err != nil {
+		cancel()
 		return nil, err
 	}
-	return &Node{opts: opts, cli: cli, log: logger, st: Status{Name: opts.Name}}, nil
+	return &Node{opts: opts, cli: cli, log: logger, endClient: cancel, st: Status{Name: opts.Name}}, nil
 }
 
 // Client returns the etcd client.
@@ -92,7 +98,10 @@ func (n *Node) Client() *clientv3.Client { return n.cli }
 func (n *Node) Options() Options { return n.opts }
 
 // Close closes the etcd client. Call it after Run has returned.
-func (n *Node) Close() error { return n.cli.Close() }
+func (n *Node) Close() error {
+	n.endClient()
+	return n.cli.Close()
+}
 
 func (n *Node) electionPrefix() string { return n.opts.Prefix + "/election" }
 
@@ -140,10 +149,17 @@ func (n *Node) Status() Status {
 // campaigns, keeps the term while the lease lives, and probes etcd. On
 // return this instance has resigned (its lease is revoked, when etcd can be
 // reached), so a standby takes over at once rather than after the TTL.
+//
+// A Node runs once: when Run returns, its client is spent.
 func (n *Node) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { n.probeLoop(ctx) })
+	wg.Go(func() {
+		<-ctx.Done()
+		n.resign()
+		n.endClient()
+	})
 	for ctx.Err() == nil {
 		if err := n.session(ctx); err != nil && ctx.Err() == nil {
 			n.log.Warn("ha: election session ended; campaigning again", "err", err)
@@ -163,17 +179,17 @@ func (n *Node) session(ctx context.Context) error {
 		n.failed(err)
 		return fmt.Errorf("granting a lease: %w", err)
 	}
+	n.mu.Lock()
+	n.lease = lease.ID
+	n.mu.Unlock()
 	sess, err := concurrency.NewSession(n.cli, concurrency.WithLease(lease.ID), concurrency.WithContext(ctx))
 	if err != nil {
 		return fmt.Errorf("keeping the lease alive: %w", err)
 	}
 	defer func() {
 		sess.Orphan()
-		// Revoke with a context of its own: ctx may be done (shutdown).
-		rctx, cancel := n.opts.withTimeout(context.Background())
-		defer cancel()
-		if _, err := n.cli.Revoke(rctx, lease.ID); err != nil {
-			n.log.Debug("ha: revoking the lease", "err", err)
+		if ctx.Err() == nil {
+			n.resign() // the session ended on its own: drop what is left
 		}
 	}()
 	e := concurrency.NewElection(sess, n.electionPrefix())
@@ -210,6 +226,24 @@ func (n *Node) session(ctx context.Context) error {
 		return nil
 	}
 	return errors.New("leadership lost (lease expired or another leader seen)")
+}
+
+// resign revokes the session's lease, deleting the election key, so that a
+// standby takes over at once. It runs with a deadline of its own: the
+// caller's context may be done (shutdown).
+func (n *Node) resign() {
+	n.mu.Lock()
+	id := n.lease
+	n.lease = clientv3.NoLease
+	n.mu.Unlock()
+	if id == clientv3.NoLease {
+		return
+	}
+	rctx, cancel := n.opts.withTimeout(context.Background())
+	defer cancel()
+	if _, err := n.cli.Revoke(rctx, id); err != nil {
+		n.log.Debug("ha: revoking the lease", "err", err)
+	}
 }
 
 // probeLoop reads the election's leader every probe interval: it is how the
