@@ -25,6 +25,7 @@ package logrotate
 import (
 	"bufio"
 	"bytes"
+	"compress/bzip2"
 	"compress/gzip"
 	"context"
 	"flag"
@@ -68,6 +69,9 @@ var (
 	create       = []string{"create"}
 	copytruncate = []string{"copytruncate"}
 	compress     = []string{"create", "compress", "delaycompress"}
+	// bzip2 is the other format the follower decompresses (the standard
+	// library reads it); logrotate runs the bzip2 program.
+	compressBzip2 = []string{"create", "compress", "delaycompress", "compresscmd BZIP2", "uncompresscmd BUNZIP2", "compressext .bz2"}
 	// dateext names rotations by date; %s (seconds) lets it rotate more
 	// than once a day, at most once a second.
 	dateext = []string{"create", "dateext", "dateformat -%Y%m%d-%s"}
@@ -82,6 +86,10 @@ const (
 // of the follower between them and rotations while it is down.
 func TestLogrotate(t *testing.T) {
 	lr := harness.Need(t, "logrotate")
+	bz, bunz := harness.Need(t, "bzip2"), harness.Need(t, "bunzip2")
+	for i, d := range compressBzip2 {
+		compressBzip2[i] = strings.NewReplacer("BUNZIP2", bunz, "BZIP2", bz).Replace(d)
+	}
 	modes := []struct {
 		name   string
 		phases []phase
@@ -89,11 +97,13 @@ func TestLogrotate(t *testing.T) {
 		{"create", []phase{{directives: create, live: 6, gap: gap}}},
 		{"copytruncate", []phase{{directives: copytruncate, live: 6, gap: gap}}},
 		{"compress+delaycompress", []phase{{directives: compress, live: 6, gap: gap}}},
+		{"compress(bzip2)+delaycompress", []phase{{directives: compressBzip2, live: 6, gap: gap}}},
 		{"dateext", []phase{{directives: dateext, live: 4, gap: dateGap}}},
 		{"all+SIGKILL", []phase{
 			{directives: create, live: 2, gap: gap, kill: true, down: 1},
 			{directives: copytruncate, live: 2, gap: gap, kill: true, down: 1},
 			{directives: compress, live: 2, gap: gap, kill: true, down: 2},
+			{directives: compressBzip2, live: 2, gap: gap, kill: true, down: 2},
 			{directives: dateext, live: 2, gap: dateGap, kill: true, down: 1},
 			{directives: create, live: 1, gap: gap},
 		}},
@@ -389,11 +399,16 @@ func (r *rig) idsOnDisk() map[int]bool {
 		if err != nil {
 			r.t.Fatal(err)
 		}
-		if bytes.HasPrefix(b, []byte{0x1f, 0x8b}) {
-			zr, err := gzip.NewReader(bytes.NewReader(b))
-			if err != nil {
+		var zr io.Reader
+		switch {
+		case bytes.HasPrefix(b, []byte{0x1f, 0x8b}):
+			if zr, err = gzip.NewReader(bytes.NewReader(b)); err != nil {
 				r.t.Fatalf("%s: %v", e.Name(), err)
 			}
+		case bytes.HasPrefix(b, []byte("BZh")):
+			zr = bzip2.NewReader(bytes.NewReader(b))
+		}
+		if zr != nil {
 			if b, err = io.ReadAll(zr); err != nil {
 				r.t.Fatalf("%s: %v", e.Name(), err)
 			}
