@@ -56,6 +56,8 @@ func TestPackageContents(t *testing.T) {
 		{"/usr/bin/leakwatch", "${BINARY}", "", 0o755},
 		{"/usr/lib/systemd/system/leakwatch.service", "config/systemd/leakwatch.service", "", 0o644},
 		{"/usr/lib/systemd/system/leakwatch.service.d/package.conf", "packaging/systemd/package.conf", "", 0o644},
+		{"/usr/lib/systemd/system/leakwatch@.service", "config/systemd/leakwatch@.service", "", 0o644},
+		{"/usr/lib/systemd/system/leakwatch@.service.d/package.conf", "packaging/systemd/package@.conf", "", 0o644},
 		{"/etc/leakwatch/leakwatch.yaml", "config/leakwatch.yaml", "config|noreplace", 0o640},
 		{"/etc/leakwatch", "", "dir", 0o750},
 		{"/var/lib/leakwatch", "", "dir", 0o750},

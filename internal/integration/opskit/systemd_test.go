@@ -132,3 +132,79 @@ func TestSystemdAnalyzeVerify(t *testing.T) {
 		})
 	}
 }
+
+// TestSystemdTemplateMatchesUnit holds leakwatch@.service (one leakwatch
+// per CMS cluster) to leakwatch.service: the same directives and hardening,
+// except the four that name the instance's config, secrets, state and
+// description. The package drop-ins differ the same way.
+func TestSystemdTemplateMatchesUnit(t *testing.T) {
+	for _, tt := range []struct {
+		plain, template []string
+		differ          map[string]string
+	}{
+		{[]string{"config", "systemd", "leakwatch.service"}, []string{"config", "systemd", "leakwatch@.service"}, map[string]string{
+			"Unit.Description":        "leakwatch for CMS cluster %i: Web Bridge 2 session leak monitor and restarter",
+			"Service.ExecStart":       unitBinary + " run --config /etc/leakwatch/%i.yaml --state-dir /var/lib/leakwatch/%i",
+			"Service.EnvironmentFile": "-/etc/leakwatch/%i.env",
+			"Service.StateDirectory":  "leakwatch/%i",
+		}},
+		{[]string{"packaging", "systemd", "package.conf"}, []string{"packaging", "systemd", "package@.conf"}, map[string]string{
+			"Service.ExecStart": " | /usr/bin/leakwatch run --config /etc/leakwatch/%i.yaml --state-dir /var/lib/leakwatch/%i",
+		}},
+	} {
+		name := tt.template[len(tt.template)-1]
+		plain := unitDirectives(t, repoPath(t, tt.plain...))
+		tmpl := unitDirectives(t, repoPath(t, tt.template...))
+		for k, v := range tmpl {
+			got := strings.Join(v, " | ")
+			if want, ok := tt.differ[k]; ok {
+				if got != want {
+					t.Errorf("%s: %s = %q, want %q", name, k, got, want)
+				}
+				continue
+			}
+			if p := strings.Join(plain[k], " | "); p != got {
+				t.Errorf("%s: %s = %q, but %q in %s", name, k, got, p, tt.plain[len(tt.plain)-1])
+			}
+		}
+		for k := range plain {
+			if _, ok := tmpl[k]; !ok {
+				t.Errorf("%s lacks %s of %s", name, k, tt.plain[len(tt.plain)-1])
+			}
+		}
+	}
+}
+
+// TestSystemdAnalyzeVerifyTemplate verifies leakwatch@site-a.service from
+// the template, and notices a misspelled key in it.
+func TestSystemdAnalyzeVerifyTemplate(t *testing.T) {
+	bin := optionalTool(t, "systemd-analyze")
+	unit, err := os.ReadFile(repoPath(t, "config", "systemd", "leakwatch@.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "leakwatch")
+	if err := os.WriteFile(exe, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	text := strings.ReplaceAll(string(unit), unitBinary, exe)
+	for _, tt := range []struct {
+		template string
+		unit     string
+		wantBad  bool
+	}{
+		{"leakwatch@.service", text, false},
+		{"misspelled@.service", strings.Replace(text, "ProtectSystem=strict", "ProtectSytem=strict", 1), true},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, tt.template), []byte(tt.unit), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		instance := strings.Replace(tt.template, "@", "@site-a", 1)
+		out, err := run(t, dir, bin, "verify", filepath.Join(dir, instance))
+		bad := err != nil || strings.Contains(out, tt.template) || strings.Contains(out, instance)
+		if bad != tt.wantBad {
+			t.Errorf("systemd-analyze verify %s: error %v, want bad=%v\n%s", instance, err, tt.wantBad, out)
+		}
+	}
+}
