@@ -192,6 +192,8 @@ func computeForecast(h *history, restartAt time.Time, limit int64, now time.Time
 		at[i] = p.leak + f.Rate*(tNow-p.t)
 	}
 	f.Leak = max(float64(running), median(at))
+	// A bridge counts no more than its limit: neither can its leak.
+	f.Leak = min(f.Leak, float64(limit))
 	room := float64(limit-f.RealPeak) - f.Leak
 	switch {
 	case room <= 0:

@@ -283,3 +283,16 @@ func absDur(d time.Duration) time.Duration {
 	}
 	return d
 }
+
+// A leak past the limit is counted at the limit: the bridge cannot hold more.
+func TestForecastLeakNeverAboveLimit(t *testing.T) {
+	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	w := &world{start: start, leak: steady(start, 0, 5), real: none}
+	m := mustModel(t, Options{})
+	now := start.Add(72 * time.Hour)
+	w.run(m, start, now) // 360 sessions leaked by the end, in this synthetic world
+	f := forecastOf(t, m, now)
+	if !f.Known || f.Leak != DefaultSessionLimit || !f.Full.Equal(now) {
+		t.Errorf("forecast %+v, want the leak at the limit 149 and full now", f)
+	}
+}

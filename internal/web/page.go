@@ -60,6 +60,9 @@ type clusterView struct {
 	Valid                        bool
 	// Estimate and Bound are numbers or "unknown".
 	Estimate, Bound string
+	// EstimateClass and BoundClass colour the figures by size: a large
+	// leak is amber or red, never green.
+	EstimateClass, BoundClass string
 	// Why says in words why the estimate is valid or not.
 	Why string
 }
@@ -164,6 +167,13 @@ func buildPage(st status.State, entries []audit.Entry, auditFile string, auditEr
 	return p
 }
 
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
 // hostsText lists a component's hostnames, or "" when it logs under its
 // own name only.
 func hostsText(name string, hosts []string) string {
@@ -185,8 +195,18 @@ func clusterOf(st status.State) clusterView {
 	}
 	c.Estimate = strconv.FormatInt(l.Estimate, 10)
 	c.Why = "valid: every Web Bridge and Call Bridge reported recently"
+	threshold := st.PolicyConfig.Threshold
+	if threshold <= 0 {
+		threshold = policy.DefaultConfig().Threshold
+	}
+	var limits int64
+	for _, wb := range st.Cluster.WebBridges {
+		limits += wb.Limit
+	}
+	c.EstimateClass = or(leakClass(l.Estimate, threshold, limits), classOK)
 	if l.BoundKnown {
 		c.Bound = strconv.FormatInt(l.LowerBound, 10)
+		c.BoundClass = or(leakClass(l.LowerBound, threshold, limits), classOK)
 	} else {
 		c.Bound = "unknown (no Web Bridge sample inside every Call Bridge's report period yet)"
 	}

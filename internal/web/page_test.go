@@ -11,6 +11,7 @@ import (
 
 	"github.com/leakwatch/leakwatch/internal/actuator"
 	"github.com/leakwatch/leakwatch/internal/audit"
+	"github.com/leakwatch/leakwatch/internal/cluster"
 	"github.com/leakwatch/leakwatch/internal/policy"
 	"github.com/leakwatch/leakwatch/internal/status"
 )
@@ -310,5 +311,21 @@ func TestFooterNamesTheDemo(t *testing.T) {
 	_, body := do(t, newTestHandler(t, st, ""), "GET", "/")
 	if !strings.Contains(body, "Configuration demo,") || strings.Contains(body, "(defaults)") {
 		t.Error("footer does not say demo")
+	}
+}
+
+// A large cluster leak is amber or red on the cards, never green.
+func TestClusterLeakCardsColouredBySize(t *testing.T) {
+	st := realistic()
+	st.Cluster.Leak = cluster.Leak{Valid: true, Sessions: 290, Estimate: 151, BoundKnown: true, LowerBound: 320}
+	_, body := do(t, newTestHandler(t, st, ""), "GET", "/")
+	// Threshold 30, limits 4 x 149: 151 is amber, 320 (over half) red.
+	if !strings.Contains(body, `<div class="n warn">151</div>`) || !strings.Contains(body, `<div class="n crit">320</div>`) {
+		t.Error("large cluster leaks are not amber and red")
+	}
+	st.Cluster.Leak = cluster.Leak{Valid: true, Sessions: 290, Estimate: 3, BoundKnown: true, LowerBound: 2}
+	_, body = do(t, newTestHandler(t, st, ""), "GET", "/")
+	if !strings.Contains(body, `<div class="n ok">3</div>`) {
+		t.Error("a small cluster leak is not green")
 	}
 }
