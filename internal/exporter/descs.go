@@ -88,7 +88,7 @@ var (
 		"1 when the input (log files or syslog receiver) is working, 0 when it is down and statistics from behind it are lost.",
 		"source")
 	inputErrors = counter("leakwatch_input_errors_total",
-		"Input errors by source and reason: for files e.g. permission_denied; for syslog source_not_allowed, host_not_allowed, too_large, bad_frame, bad_pri, empty, source_connection_limit, connection_evicted, message_timeout.",
+		"Input errors by source and reason: for files permission_denied, stat, open, read, watch, truncated_line, state_load, state_save, compressed_skipped (a compressed file that is no rotation of one with unread lines, or not gzip or bzip2); for syslog source_not_allowed, host_not_allowed, too_large, bad_frame, bad_pri, empty, source_connection_limit, connection_evicted, message_timeout.",
 		"source", "reason")
 	syslogSenders = counter("leakwatch_syslog_messages_total",
 		"Syslog messages accepted, by sender address (at most 1024 addresses, then sender=\"other\").",

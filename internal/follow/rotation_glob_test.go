@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // gzipFile compresses src into dst, as logrotate's compress does, and
@@ -299,4 +300,72 @@ func TestSameHeadNotACopy(t *testing.T) {
 	r.stop(t)
 	checkSequence(t, c.snapshot(), "c", 10, true)
 	checkSequence(t, c.snapshot(), "b", 5, true)
+}
+
+// TestCompressedWrittenSlowly: a compressed rotation seen while it is
+// still being written (its stream ends early) is neither skipped nor read
+// as text: it is looked at again when it grows, and the unread end of the
+// file it holds is read from the saved offset once, when complete.
+func TestCompressedWrittenSlowly(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	cfg := stateConfig(dir, false, filepath.Join(dir, "app.log*"))
+	w := newWriter(path, "w")
+	if err := w.reopen(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	first := newCollector()
+	r1 := start(t, cfg, first)
+	if err := w.write(200); err != nil {
+		t.Fatal(err)
+	}
+	first.waitCount(t, "w", 200)
+	r1.stop(t)
+	// While stopped: 300 more lines, rotated; the new file gets one line.
+	if err := w.write(300); err != nil {
+		t.Fatal(err)
+	}
+	if err := renameAway(path); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path + ".1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(b)
+	zw.Close()
+	// Only the first half of the compressed file exists when the follower
+	// starts; app.log.1 is gone (gzip removes it when done, here before).
+	if err := os.Remove(path + ".1"); err != nil {
+		t.Fatal(err)
+	}
+	half := gz.Len() / 2
+	mustWriteFile(t, path+".1.gz", string(gz.Bytes()[:half]))
+	if err := w.reopen(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.end(); err != nil {
+		t.Fatal(err)
+	}
+	second := newCollector()
+	r2 := start(t, cfg, second)
+	second.waitLine(t, endLine("w"))
+	time.Sleep(3 * cfg.PollInterval) // polls that find the .gz unchanged
+	f, err := os.OpenFile(path+".1.gz", os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(gz.Bytes()[half:])
+	f.Close()
+	second.waitCount(t, "w", 300)
+	r2.waitStats(t, "a few more polls", func(Stats) bool { return true })
+	time.Sleep(3 * cfg.PollInterval)
+	r2.stop(t)
+	checkSequence(t, append(first.snapshot(), second.snapshot()...), "w", 500, false)
+	if got := r2.f.Stats().Errors[ReasonCompressedSkipped]; got != 0 {
+		t.Errorf("compressed_skipped = %d, want 0", got)
+	}
 }
