@@ -59,7 +59,8 @@ var emptyByDesign = map[string]struct {
 	"HA: etcd reachable/A": {
 		reason:  "the demo runs without ha configured, so nothing talks to etcd",
 		witness: `leakwatch_build_info{instance=~".+"} unless on(instance) leakwatch_ha_up`,
-	},	// A forecast needs a day of proven history after a restart (two after
+	},
+	// A forecast needs a day of proven history after a restart (two after
 	// a start); the demo runs an hour or two of simulated time. The witness
 	// is the forecast saying how much history it still needs.
 	"Days until full (forecast)/A": {
