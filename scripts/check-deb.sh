@@ -18,6 +18,9 @@ if [ -z "$deb" ]; then
   deb=${debs[0]}
 fi
 [ "$(id -u)" = 0 ] || fail "needs root (dpkg -i)"
+# One check at a time on a machine: two would install the same package.
+exec 9>/run/lock/leakwatch-check-deb.lock
+flock --timeout 900 9 || fail "another check-deb.sh has held /run/lock/leakwatch-check-deb.lock for 15 minutes"
 dpkg -s leakwatch >/dev/null 2>&1 && fail "leakwatch is installed here already; not touching it"
 [ -e /var/lib/leakwatch ] && fail "/var/lib/leakwatch exists already; not touching it"
 had_user=no
