@@ -28,10 +28,16 @@ var serviceActions = []struct{ name, summary string }{
 
 func serviceCmd(_ context.Context, env *Env, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(env.Stderr, "Usage: leakwatch service ACTION [flags]\n\nActions (Windows; on Linux use the systemd unit):")
-		for _, a := range serviceActions {
-			fmt.Fprintf(env.Stderr, "  %-10s %s\n", a.name, a.summary)
+		// Asked-for help goes to stdout, as everywhere; a mistake to stderr.
+		w := env.Stdout
+		if len(args) == 0 {
+			w = env.Stderr
 		}
+		fmt.Fprintln(w, "Usage: leakwatch service ACTION [flags]\n\nActions (Windows; on Linux use the systemd unit):")
+		for _, a := range serviceActions {
+			fmt.Fprintf(w, "  %-10s %s\n", a.name, a.summary)
+		}
+		fmt.Fprintln(w, "\nRun 'leakwatch service ACTION --help' for an action's flags.")
 		if len(args) == 0 {
 			return &usageError{"service needs an action: install, uninstall, start, stop or reload"}
 		}
@@ -120,7 +126,7 @@ func installService(env *Env, sys service.System, name, configFile, account stri
 	if who == "" {
 		who = "LocalSystem"
 	}
-	fmt.Fprintf(env.Stdout, "installed service %s (automatic start, restarted on failure) as %s:\n  %q run --config %q\nstart it with: leakwatch service start --name %s\n", name, who, exe, abs, name)
+	fmt.Fprintf(env.Stdout, "installed service %s (automatic start, restarted on failure) as %s:\n  \"%s\" run --config \"%s\"\nstart it with: leakwatch service start --name %s\n", name, who, exe, abs, name)
 	return nil
 }
 

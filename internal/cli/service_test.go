@@ -164,6 +164,7 @@ func TestServiceActions(t *testing.T) {
 		call        string
 		timeout     time.Duration
 		errContains string
+		outContains string
 	}{
 		{args: []string{"service", "start"}, call: "start leakwatch", timeout: 2 * time.Minute},
 		{args: []string{"service", "stop", "--name", "lw2", "--timeout", "5s"}, call: "stop lw2", timeout: 5 * time.Second},
@@ -174,12 +175,16 @@ func TestServiceActions(t *testing.T) {
 		{args: []string{"service", "restart"}, code: 2, errContains: `unknown service action "restart"`},
 		{args: []string{"service", "start", "extra"}, code: 2, errContains: `unexpected argument "extra"`},
 		{args: []string{"service", "uninstall", "--config", "x"}, code: 2, errContains: "unknown flag: --config"},
-		{args: []string{"service", "--help"}, code: 0, errContains: "Actions"},
+		{args: []string{"service", "--help"}, code: 0, outContains: "Actions"},
+		{args: []string{"service", "stop", "--help"}, code: 0, outContains: "--timeout"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			f := &fakeServices{}
-			code, _, errOut := runWith(t, f, "/x/leakwatch", tt.args...)
+			code, out, errOut := runWith(t, f, "/x/leakwatch", tt.args...)
+			if !strings.Contains(out, tt.outContains) {
+				t.Errorf("stdout %q does not contain %q", out, tt.outContains)
+			}
 			if code != tt.code {
 				t.Fatalf("exit %d, want %d; stderr %s", code, tt.code, errOut)
 			}
