@@ -186,6 +186,9 @@ func submit(dir string, req Request) (string, error) {
 	if err := os.MkdirAll(rd, 0o700); err != nil {
 		return "", fmt.Errorf("requests folder: %w", err)
 	}
+	if err := handOver(rd, dir); err != nil {
+		return "", fmt.Errorf("requests folder: %w", err)
+	}
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err
@@ -195,7 +198,18 @@ func submit(dir string, req Request) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := atomicfile.Write(filepath.Join(rd, req.ID+".request"), data, 0o600); err != nil {
+	// The file is handed over before it takes its name, so the daemon
+	// never finds a request it cannot read.
+	tmp := filepath.Join(rd, req.ID+".new")
+	if err := atomicfile.Write(tmp, data, 0o600); err != nil {
+		return "", err
+	}
+	if err := handOver(tmp, dir); err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	if err := os.Rename(tmp, filepath.Join(rd, req.ID+".request")); err != nil {
+		os.Remove(tmp)
 		return "", err
 	}
 	return req.ID, nil
