@@ -52,6 +52,7 @@ export VERSION
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$out"
+out=$(cd "$out" && pwd)
 rm -f "$out"/leakwatch[_-]*.deb "$out"/leakwatch[_-]*.rpm "$out"/leakwatch_*_windows_*.zip "$out/SHA256SUMS"
 
 pkg=github.com/leakwatch/leakwatch/internal/version
@@ -78,10 +79,14 @@ sed 's|^state_dir: /var/lib/leakwatch$|state_dir: '"'"'C:\\ProgramData\\leakwatc
   config/leakwatch.yaml >"$zipdir/leakwatch.yaml"
 grep -q "^state_dir: 'C:\\\\ProgramData\\\\leakwatch'$" "$zipdir/leakwatch.yaml" || {
   echo "package.sh: config/leakwatch.yaml no longer has the state_dir line to rewrite" >&2; exit 1; }
+# The Windows config must load as it is shipped (the Linux binary reads it
+# the same way; only state_dir's meaning differs).
+"$work/linux/leakwatch" check --config "$zipdir/leakwatch.yaml" >/dev/null ||
+  { echo "package.sh: the Windows leakwatch.yaml does not pass leakwatch check" >&2; exit 1; }
 cp README.md "$zipdir/"
 cp config/prometheus/alerts.yml dashboards/cms-webbridge-leaks.json "$zipdir/examples/"
 echo "== zip windows/amd64"
-(cd "$work" && zip -q -X -r "$OLDPWD/$out/$zipname.zip" "$zipname")
+(cd "$work" && zip -q -X -r "$out/$zipname.zip" "$zipname")
 
 (cd "$out" && sha256sum leakwatch[_-]*.deb leakwatch[_-]*.rpm "$zipname.zip" >SHA256SUMS)
 echo "== $out"
