@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leakwatch/leakwatch/internal/integration/harness"
 	"github.com/leakwatch/leakwatch/internal/version"
 )
 
@@ -76,11 +77,11 @@ func get(url string) (int, string) {
 }
 
 // startRun runs `leakwatch run args...` in process until the test ends.
-func startRun(t *testing.T, args ...string) *syncBuffer {
+func startRun(t *testing.T, args ...string) *harness.Buffer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	logs := &syncBuffer{}
+	logs := &harness.Buffer{}
 	wg.Go(func() {
 		args := append([]string{"run", "--state-dir", t.TempDir(), "--log.level", "warn"}, args...)
 		if code := Main(ctx, args, &Env{Stdout: io.Discard, Stderr: logs, Getenv: func(string) string { return "" }}); code != 0 {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/leakwatch/leakwatch/internal/audit"
+	"github.com/leakwatch/leakwatch/internal/integration/harness"
 )
 
 // TestForgetThroughTheDaemon: a lab Call Bridge that is not in the
@@ -25,7 +26,7 @@ func TestForgetThroughTheDaemon(t *testing.T) {
 	feedLeak(t, s)
 	url := startDaemon(t, s)
 	proof := `cms_webbridge_leaked_sessions_lower_bound{webbridge="wb1"}`
-	waitFor(t, "wb1's leak proven on /metrics", func() bool {
+	harness.Eventually(t, 20*time.Second, "wb1's leak proven on /metrics", func() bool {
 		v, ok := metric(t, url, proof)
 		return ok && v == 52
 	})
@@ -40,7 +41,7 @@ func TestForgetThroughTheDaemon(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	waitFor(t, "lab-cb named as withholding proofs", func() bool {
+	harness.Eventually(t, 20*time.Second, "lab-cb named as withholding proofs", func() bool {
 		v, ok := metric(t, url, `leakwatch_proofs_withheld{host="lab-cb"}`)
 		_, proven := metric(t, url, proof)
 		return ok && v == 1 && !proven
@@ -53,7 +54,7 @@ func TestForgetThroughTheDaemon(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "host lab-cb forgotten") || !strings.Contains(errOut, "asking the running leakwatch") {
 		t.Fatalf("forget lab-cb: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
-	waitFor(t, "wb1's leak proven again", func() bool {
+	harness.Eventually(t, 20*time.Second, "wb1's leak proven again", func() bool {
 		v, ok := metric(t, url, proof)
 		_, withheld := metric(t, url, `leakwatch_proofs_withheld{host="lab-cb"}`)
 		return ok && v == 52 && !withheld

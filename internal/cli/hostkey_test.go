@@ -1,24 +1,19 @@
 package cli
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
 	"net"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/leakwatch/leakwatch/internal/mmp/mmptest"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 )
 
 func newHostKey(t *testing.T) ssh.Signer {
 	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ssh.NewSignerFromKey(priv)
+	s, _, err := mmptest.NewKey()
 	if err != nil {
 		t.Fatal(err)
 	}

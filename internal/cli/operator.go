@@ -20,23 +20,33 @@ import (
 	"github.com/leakwatch/leakwatch/internal/ledger"
 )
 
-func operatorFlags(env *Env, name string) *pflag.FlagSet {
-	fs := flagSet(env, name, "WEBBRIDGE")
+// operatorFlags is the flag set of an operator command that takes one
+// argument, named arg in its usage.
+func operatorFlags(env *Env, name, arg string) *pflag.FlagSet {
+	fs := flagSet(env, name, arg)
 	fs.String("config", "", "config file (default: built-in defaults)")
 	fs.String("state-dir", config.DefaultStateDir(), "leakwatch's state directory")
 	return fs
 }
 
-func resetCmd(ctx context.Context, env *Env, args []string) error {
-	fs := operatorFlags(env, "reset")
+// operatorArgs parses an operator command's args and loads its config: it
+// returns the one argument, or a usage error saying what to give.
+func operatorArgs(fs *pflag.FlagSet, args []string, give string) (string, *config.Config, error) {
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return "", nil, err
 	}
 	if fs.NArg() != 1 {
-		return &usageError{"give exactly one WEBBRIDGE name"}
+		return "", nil, &usageError{"give exactly one " + give}
 	}
-	bridge := fs.Arg(0)
 	cfg, err := loadConfig(fs)
+	if err != nil {
+		return "", nil, err
+	}
+	return fs.Arg(0), cfg, nil
+}
+
+func resetCmd(ctx context.Context, env *Env, args []string) error {
+	bridge, cfg, err := operatorArgs(operatorFlags(env, "reset", "WEBBRIDGE"), args, "WEBBRIDGE name")
 	if err != nil {
 		return err
 	}
@@ -54,16 +64,9 @@ func resetCmd(ctx context.Context, env *Env, args []string) error {
 }
 
 func restartCmd(ctx context.Context, env *Env, args []string) error {
-	fs := operatorFlags(env, "restart")
+	fs := operatorFlags(env, "restart", "WEBBRIDGE")
 	force := fs.Bool("force", false, "lift the window and load guards (never the host key check, cooldown or breaker); audited as forced")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return &usageError{"give exactly one WEBBRIDGE name"}
-	}
-	bridge := fs.Arg(0)
-	cfg, err := loadConfig(fs)
+	bridge, cfg, err := operatorArgs(fs, args, "WEBBRIDGE name")
 	if err != nil {
 		return err
 	}
@@ -152,17 +155,7 @@ func report(env *Env, resp control.Response) error {
 }
 
 func forgetCmd(ctx context.Context, env *Env, args []string) error {
-	fs := flagSet(env, "forget", "HOST")
-	fs.String("config", "", "config file (default: built-in defaults)")
-	fs.String("state-dir", config.DefaultStateDir(), "leakwatch's state directory")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return &usageError{"give exactly one HOST (a syslog hostname, matched exactly, ignoring case)"}
-	}
-	host := fs.Arg(0)
-	cfg, err := loadConfig(fs)
+	host, cfg, err := operatorArgs(operatorFlags(env, "forget", "HOST"), args, "HOST (a syslog hostname, matched exactly, ignoring case)")
 	if err != nil {
 		return err
 	}

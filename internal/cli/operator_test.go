@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,6 +22,7 @@ import (
 	"github.com/leakwatch/leakwatch/internal/config"
 	"github.com/leakwatch/leakwatch/internal/control"
 	"github.com/leakwatch/leakwatch/internal/daemon"
+	"github.com/leakwatch/leakwatch/internal/integration/harness"
 	"github.com/leakwatch/leakwatch/internal/ledger"
 	"github.com/leakwatch/leakwatch/internal/policy"
 )
@@ -136,24 +136,6 @@ func auditEvents(t *testing.T, s *mmpSite, bridge string, ev audit.Event) []audi
 	return out
 }
 
-// syncBuffer is a bytes.Buffer safe for the daemon's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // startDaemon runs `leakwatch run`'s daemon in process on the site's
 // config, with the same SSH restarter the command builds, until the test
 // ends. It returns the base URL of its HTTP server once it is ready.
@@ -167,7 +149,7 @@ func startDaemon(t *testing.T, s *mmpSite) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &harness.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	env := &Env{Stdout: io.Discard, Stderr: logs, Getenv: func(string) string { return "" }}
 	ready := make(chan net.Addr, 1)
@@ -223,18 +205,6 @@ func metric(t *testing.T, url, series string) (float64, bool) {
 		}
 	}
 	return 0, false
-}
-
-// waitFor polls cond every 50 ms for up to 20 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after 20s waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // TestOperatorWithoutDaemon: with no leakwatch running, reset acts on the
@@ -306,7 +276,7 @@ func TestOperatorWithDaemon(t *testing.T) {
 	tripBreaker(t, s, "wb1")
 	feedLeak(t, s)
 	url := startDaemon(t, s)
-	waitFor(t, "wb1's leak proven on /metrics", func() bool {
+	harness.Eventually(t, 20*time.Second, "wb1's leak proven on /metrics", func() bool {
 		v, ok := metric(t, url, `cms_webbridge_leaked_sessions_lower_bound{webbridge="wb1"}`)
 		return ok && v == 52
 	})
@@ -414,7 +384,7 @@ func TestStaleForcedRestartRequestRefused(t *testing.T) {
 	}
 	feedLeak(t, s)
 	url := startDaemon(t, s)
-	waitFor(t, "wb1's leak proven on /metrics", func() bool {
+	harness.Eventually(t, 20*time.Second, "wb1's leak proven on /metrics", func() bool {
 		v, ok := metric(t, url, `cms_webbridge_leaked_sessions_lower_bound{webbridge="wb1"}`)
 		return ok && v == 52
 	})
@@ -430,7 +400,7 @@ func TestStaleForcedRestartRequestRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	respPath := filepath.Join(s.stateDir, "requests", stale.ID+".response")
-	waitFor(t, "the daemon's answer to the stale request", func() bool { _, err := os.Stat(respPath); return err == nil })
+	harness.Eventually(t, 20*time.Second, "the daemon's answer to the stale request", func() bool { _, err := os.Stat(respPath); return err == nil })
 	var resp control.Response
 	if data, err := os.ReadFile(respPath); err != nil || json.Unmarshal(data, &resp) != nil {
 		t.Fatalf("reading the answer: %v %s", err, data)

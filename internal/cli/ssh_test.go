@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
 	"fmt"
 	"net"
 	"os"
@@ -212,14 +210,7 @@ func TestCheckSSHTrustOnFirstUse(t *testing.T) {
 func TestCheckSSHRefusesChangedHostKey(t *testing.T) {
 	s := newSite(t, siteOptions{bridges: []string{"wb1"}})
 	srv := s.servers["wb1"]
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	impostor, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
+	impostor := newHostKey(t).PublicKey()
 	if err := os.MkdirAll(s.stateDir, 0o700); err != nil {
 		t.Fatal(err)
 	}

@@ -212,25 +212,34 @@ func (cfg *Config) validateWeb(c *checker) {
 	}
 }
 
+// member checks the name and hosts of the inventory entry at key, a kind
+// ("web bridge", "call bridge"): a name not empty and not in names, hosts
+// not already in hosts (lower-cased host to the name that lists it). It
+// adds the entry to both.
+func (c *checker) member(key, kind, name string, hs []string, names map[string]bool, hosts map[string]string) {
+	if name == "" {
+		c.fail(key+".name", "must not be empty")
+	} else if names[name] {
+		c.fail(key+".name", "%q is listed twice", name)
+	}
+	names[name] = true
+	for j, h := range hs {
+		hkey := fmt.Sprintf("%s.hosts[%d]", key, j)
+		c.host(hkey, h)
+		h = strings.ToLower(h)
+		if prev, dup := hosts[h]; dup {
+			c.fail(hkey, "host %q is already listed under %s %s", h, kind, prev)
+		}
+		hosts[h] = name
+	}
+}
+
 func (cfg *Config) validateInventory(c *checker) {
 	hosts := map[string]string{}
 	names := map[string]bool{}
 	for i, wb := range cfg.Inventory.WebBridges {
 		key := fmt.Sprintf("inventory.webbridges[%d]", i)
-		if wb.Name == "" {
-			c.fail(key+".name", "must not be empty")
-		} else if names[wb.Name] {
-			c.fail(key+".name", "%q is listed twice", wb.Name)
-		}
-		names[wb.Name] = true
-		for j, h := range wb.Hosts {
-			c.host(fmt.Sprintf("%s.hosts[%d]", key, j), h)
-			h = strings.ToLower(h)
-			if prev, dup := hosts[h]; dup {
-				c.fail(fmt.Sprintf("%s.hosts[%d]", key, j), "host %q is already listed under web bridge %s", h, prev)
-			}
-			hosts[h] = wb.Name
-		}
+		c.member(key, "web bridge", wb.Name, wb.Hosts, names, hosts)
 		if wb.SessionLimit < 0 {
 			c.fail(key+".session_limit", "must be positive (0 means model.session_limit), got %d", wb.SessionLimit)
 		}
@@ -251,21 +260,7 @@ func (cfg *Config) validateInventory(c *checker) {
 	names = map[string]bool{}
 	hosts = map[string]string{}
 	for i, cb := range cfg.Inventory.CallBridges {
-		key := fmt.Sprintf("inventory.callbridges[%d]", i)
-		if cb.Name == "" {
-			c.fail(key+".name", "must not be empty")
-		} else if names[cb.Name] {
-			c.fail(key+".name", "%q is listed twice", cb.Name)
-		}
-		names[cb.Name] = true
-		for j, h := range cb.Hosts {
-			c.host(fmt.Sprintf("%s.hosts[%d]", key, j), h)
-			h = strings.ToLower(h)
-			if prev, dup := hosts[h]; dup {
-				c.fail(fmt.Sprintf("%s.hosts[%d]", key, j), "host %q is already listed under call bridge %s", h, prev)
-			}
-			hosts[h] = cb.Name
-		}
+		c.member(fmt.Sprintf("inventory.callbridges[%d]", i), "call bridge", cb.Name, cb.Hosts, names, hosts)
 	}
 	listed := map[string]bool{}
 	add := func(name string, hs []string) {

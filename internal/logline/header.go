@@ -44,6 +44,23 @@ const (
 	tsOK
 )
 
+// laterStamp reads the [<PRI>] timestamp at i that follows a receiver's
+// header, if there is one: a valid one becomes h's time and next is the
+// index after it; a bad one marks h's time bad, with the reason.
+func (h *header) laterStamp(b []byte, i int, loc *time.Location) (next int, st tsStatus) {
+	t, n, st := scanTimestamp(b, skipPRI(b, i), loc, h.t, false)
+	switch st {
+	case tsNone:
+	case tsOK:
+		h.t = t
+		next = skipPRI(b, i) + n
+	default:
+		h.timeOK = false
+		h.reason = tsReason(st)
+	}
+	return next, st
+}
+
 // parseHeader walks the syslog header of b:
 //
 //	[<PRI>] timestamp [fac.sev] host { [<PRI>] timestamp [fac.sev] host } tag
@@ -67,14 +84,11 @@ func parseHeader(b []byte, loc *time.Location, ref time.Time, upper bool) (h hea
 			i = skipSpace(b, j)
 		}
 		// Some receivers write no host of their own before the device's header.
-		if t, n, st := scanTimestamp(b, skipPRI(b, i), loc, h.t, false); st != tsNone {
+		if next, st := h.laterStamp(b, i, loc); st != tsNone {
 			if st != tsOK {
-				h.timeOK = false
-				h.reason = tsReason(st)
 				return h
 			}
-			h.t = t
-			i = skipPRI(b, i) + n
+			i = next
 			continue
 		}
 		j := tokenEnd(b, i)
@@ -84,16 +98,13 @@ func parseHeader(b []byte, loc *time.Location, ref time.Time, upper bool) (h hea
 		}
 		h.host = b[i:j:j]
 		i = skipSpace(b, j)
-		if t, n, st := scanTimestamp(b, skipPRI(b, i), loc, h.t, false); st != tsNone {
+		if next, st := h.laterStamp(b, i, loc); st != tsNone {
 			// That host was a receiver's; the device's is still to come.
 			h.host = nil
 			if st != tsOK {
-				h.timeOK = false
-				h.reason = tsReason(st)
 				return h
 			}
-			h.t = t
-			i = skipPRI(b, i) + n
+			i = next
 			continue
 		}
 		break

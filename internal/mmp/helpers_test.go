@@ -1,7 +1,6 @@
 package mmp
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rand"
@@ -13,12 +12,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/leakwatch/leakwatch/internal/integration/harness"
 	"github.com/leakwatch/leakwatch/internal/mmp/mmptest"
 )
 
@@ -26,27 +25,9 @@ import (
 // is found by a plain substring search.
 const testPassword = "Tr0ub4dor-s3cr3t-9f2c"
 
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // testLogger logs at debug level into a buffer the test can search.
-func testLogger() (*slog.Logger, *syncBuffer) {
-	buf := &syncBuffer{}
+func testLogger() (*slog.Logger, *harness.Buffer) {
+	buf := &harness.Buffer{}
 	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
 }
 
@@ -60,7 +41,7 @@ func fastOptions(knownHosts string) Options {
 	}
 }
 
-func newTestClient(t *testing.T, opts Options, auth Auth) (*Client, *syncBuffer) {
+func newTestClient(t *testing.T, opts Options, auth Auth) (*Client, *harness.Buffer) {
 	t.Helper()
 	logger, buf := testLogger()
 	c, err := NewClient(opts, auth, logger)
@@ -102,11 +83,7 @@ func writeKnownHosts(t *testing.T, lines ...string) string {
 // newKey returns a fresh ed25519 signer and its private key.
 func newKey(t *testing.T) (ssh.Signer, ed25519.PrivateKey) {
 	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ssh.NewSignerFromKey(priv)
+	s, priv, err := mmptest.NewKey()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -25,7 +26,7 @@ func prefixes(ss ...string) []netip.Prefix {
 
 // dialFrom connects to the receiver's TCP port from the loopback address
 // from. The connection is closed at cleanup.
-func (h *harness) dialFrom(t *testing.T, from string) *net.TCPConn {
+func (h *rig) dialFrom(t *testing.T, from string) *net.TCPConn {
 	t.Helper()
 	c, err := h.tryDialFrom(from)
 	if err != nil {
@@ -35,7 +36,7 @@ func (h *harness) dialFrom(t *testing.T, from string) *net.TCPConn {
 	return c
 }
 
-func (h *harness) tryDialFrom(from string) (*net.TCPConn, error) {
+func (h *rig) tryDialFrom(from string) (*net.TCPConn, error) {
 	_, tcp := h.r.Addrs()
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: testTimeout}
 	c, err := d.Dial("tcp", tcp.String())
@@ -47,7 +48,7 @@ func (h *harness) tryDialFrom(from string) (*net.TCPConn, error) {
 
 // waitSettled waits until the receiver has decided about n connections:
 // served, or refused for one of the given reasons.
-func (h *harness) waitSettled(t *testing.T, n uint64, reasons ...string) {
+func (h *rig) waitSettled(t *testing.T, n uint64, reasons ...string) {
 	t.Helper()
 	waitFor(t, fmt.Sprintf("%d connections settled", n), func() bool {
 		s := h.r.Stats()
@@ -125,7 +126,7 @@ func TestFullTableEvictsLongestIdle(t *testing.T) {
 	h.expect(t, "newcomer")
 	write(t, oldest, "<1>still here\n")
 	h.expect(t, "still here")
-	if got := h.logs.count("reason=connection_evicted"); got != 1 {
+	if got := strings.Count(h.logs.String(), "reason=connection_evicted"); got != 1 {
 		t.Errorf("%d log lines about the eviction, want 1", got)
 	}
 }
@@ -148,25 +149,26 @@ func TestLongestIdleOrder(t *testing.T) {
 	}
 }
 
+// trickleUntilClosed writes one byte every 10ms, which the idle timeout
+// alone would allow forever, until the server closes c (5s at most).
+func trickleUntilClosed(t *testing.T, c *net.TCPConn) {
+	t.Helper()
+	for range 500 {
+		if _, err := c.Write([]byte("x")); err != nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	expectClosedByServer(t, c)
+}
+
 func TestMessageTimeoutClosesATrickle(t *testing.T) {
 	h := start(t, Config{TCPAddress: "127.0.0.1:0", AllowedSources: loopback4,
 		IdleTimeout: time.Minute, MessageTimeout: 100 * time.Millisecond})
 	c := h.dialTCP(t)
 	write(t, c, "<14>complete\n", "<14>never")
 	h.expect(t, "complete")
-	// One byte every 10ms, which the idle timeout alone would allow
-	// forever; bounded, and stopped by the server's close.
-	closed := false
-	for range 500 {
-		if _, err := c.Write([]byte("x")); err != nil {
-			closed = true
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if !closed {
-		expectClosedByServer(t, c)
-	}
+	trickleUntilClosed(t, c)
 	h.waitRejected(t, ReasonMessageTimeout, 1)
 	h.expectNone(t)
 }
@@ -176,17 +178,7 @@ func TestIdleTimeoutIgnoresBytesOfAnUnfinishedMessage(t *testing.T) {
 		IdleTimeout: 100 * time.Millisecond, MessageTimeout: time.Minute})
 	c := h.dialTCP(t)
 	write(t, c, "<14>never")
-	closed := false
-	for range 500 {
-		if _, err := c.Write([]byte("x")); err != nil {
-			closed = true
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if !closed {
-		expectClosedByServer(t, c)
-	}
+	trickleUntilClosed(t, c)
 	h.waitRejected(t, ReasonMessageTimeout, 1)
 }
 
@@ -269,7 +261,7 @@ func TestLegitimateSenderGetsThroughSlowlorisAndFlood(t *testing.T) {
 		}
 	}
 	// Logged at most once a minute per source, whatever the volume.
-	if n := h.logs.count("syslog input rejected"); n > 2 {
+	if n := strings.Count(h.logs.String(), "syslog input rejected"); n > 2 {
 		t.Errorf("%d rejection log lines, want at most one per attacking source", n)
 	}
 }

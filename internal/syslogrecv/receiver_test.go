@@ -15,42 +15,26 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/leakwatch/leakwatch/internal/integration/harness"
 )
 
 const testTimeout = 5 * time.Second
 
 var loopback4 = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 
-// harness runs a Receiver on loopback and collects copies of its messages.
-type harness struct {
+// rig runs a Receiver on loopback and collects copies of its messages.
+type rig struct {
 	r    *Receiver
 	msgs chan Message
-	logs *lockedBuffer
+	logs *harness.Buffer
 	stop func() error
 }
 
-// lockedBuffer is a log sink safe for the receiver's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) count(s string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Count(l.b.String(), s)
-}
-
 // start creates, listens and runs a receiver; it is stopped at cleanup.
-func start(t *testing.T, cfg Config) *harness {
+func start(t *testing.T, cfg Config) *rig {
 	t.Helper()
-	logs := &lockedBuffer{}
+	logs := &harness.Buffer{}
 	r, err := New(cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +42,7 @@ func start(t *testing.T, cfg Config) *harness {
 	if err := r.Listen(); err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{r: r, msgs: make(chan Message, 10000), logs: logs}
+	h := &rig{r: r, msgs: make(chan Message, 10000), logs: logs}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -93,7 +77,7 @@ func start(t *testing.T, cfg Config) *harness {
 }
 
 // expect waits for messages with exactly these data, in order.
-func (h *harness) expect(t *testing.T, want ...string) []Message {
+func (h *rig) expect(t *testing.T, want ...string) []Message {
 	t.Helper()
 	var got []Message
 	for range want {
@@ -111,7 +95,7 @@ func (h *harness) expect(t *testing.T, want ...string) []Message {
 }
 
 // expectNone checks that no message arrived.
-func (h *harness) expectNone(t *testing.T) {
+func (h *rig) expectNone(t *testing.T) {
 	t.Helper()
 	select {
 	case m := <-h.msgs:
@@ -140,7 +124,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func (h *harness) waitRejected(t *testing.T, reason string, n uint64) {
+func (h *rig) waitRejected(t *testing.T, reason string, n uint64) {
 	t.Helper()
 	waitFor(t, reason, func() bool { return h.r.Stats().Rejected[reason] >= n })
 	if got := h.r.Stats().Rejected[reason]; got != n {
@@ -148,7 +132,7 @@ func (h *harness) waitRejected(t *testing.T, reason string, n uint64) {
 	}
 }
 
-func (h *harness) dialUDP(t *testing.T) net.Conn {
+func (h *rig) dialUDP(t *testing.T) net.Conn {
 	t.Helper()
 	udp, _ := h.r.Addrs()
 	c, err := net.Dial("udp", udp.String())
@@ -159,7 +143,7 @@ func (h *harness) dialUDP(t *testing.T) net.Conn {
 	return c
 }
 
-func (h *harness) dialTCP(t *testing.T) *net.TCPConn {
+func (h *rig) dialTCP(t *testing.T) *net.TCPConn {
 	t.Helper()
 	_, tcp := h.r.Addrs()
 	c, err := net.Dial("tcp", tcp.String())
@@ -252,7 +236,7 @@ func TestUDPSourceNotAllowed(t *testing.T) {
 	if s := h.r.Stats(); len(s.Accepted) != 0 {
 		t.Errorf("Accepted = %v, want nothing", s.Accepted)
 	}
-	if n := h.logs.count("syslog input rejected"); n != 1 {
+	if n := strings.Count(h.logs.String(), "syslog input rejected"); n != 1 {
 		t.Errorf("%d rejection log lines for a 50-message flood, want 1", n)
 	}
 }
@@ -264,7 +248,7 @@ func TestEmptyAllowlistRejectsEverything(t *testing.T) {
 	expectClosedByServer(t, tc)
 	h.waitRejected(t, ReasonSourceNotAllowed, 2)
 	h.expectNone(t)
-	if n := h.logs.count("no allowed sources"); n != 1 {
+	if n := strings.Count(h.logs.String(), "no allowed sources"); n != 1 {
 		t.Errorf("%d warnings about the empty allowlist, want 1", n)
 	}
 }

@@ -6,7 +6,6 @@
 package harness
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -134,18 +133,9 @@ func FreePort(t testing.TB) int {
 // Process is a running program whose output is kept for the test's log.
 type Process struct {
 	Cmd  *exec.Cmd
-	mu   sync.Mutex
-	out  bytes.Buffer
+	out  Buffer
 	done chan struct{}
 	err  error
-}
-
-type lockedWriter struct{ p *Process }
-
-func (w lockedWriter) Write(b []byte) (int, error) {
-	w.p.mu.Lock()
-	defer w.p.mu.Unlock()
-	return w.p.out.Write(b)
 }
 
 // Start starts program with args and env (added to the environment). It is
@@ -156,8 +146,8 @@ func Start(t testing.TB, env []string, program string, args ...string) *Process 
 	p := &Process{done: make(chan struct{})}
 	p.Cmd = exec.Command(program, args...)
 	p.Cmd.Env = append(os.Environ(), env...)
-	p.Cmd.Stdout = lockedWriter{p}
-	p.Cmd.Stderr = lockedWriter{p}
+	p.Cmd.Stdout = &p.out
+	p.Cmd.Stderr = &p.out
 	inOwnGroup(p.Cmd)
 	if err := p.Cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", program, err)
@@ -176,11 +166,7 @@ func Start(t testing.TB, env []string, program string, args ...string) *Process 
 }
 
 // Output returns what the process printed so far.
-func (p *Process) Output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.String()
-}
+func (p *Process) Output() string { return p.out.String() }
 
 // Signal sends sig to the process group.
 func (p *Process) Signal(sig syscall.Signal) {

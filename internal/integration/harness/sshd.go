@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
@@ -120,22 +121,11 @@ func StartSSHD(t testing.TB, opts SSHDOptions) *SSHD {
 // file and returns its public key.
 func WriteKey(t testing.TB, file string) ssh.PublicKey {
 	t.Helper()
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	block, err := ssh.MarshalPrivateKey(priv, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(file, pem.EncodeToMemory(block), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sshPub, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sshPub
+	return writeKey(t, file, priv)
 }
 
 // rsaKey is generated once per test binary: 2048-bit RSA key generation
@@ -152,6 +142,13 @@ func writeRSAKey(t testing.TB, file string) ssh.PublicKey {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return writeKey(t, file, priv)
+}
+
+// writeKey writes priv unencrypted in OpenSSH form to file and returns its
+// public key.
+func writeKey(t testing.TB, file string, priv crypto.Signer) ssh.PublicKey {
+	t.Helper()
 	block, err := ssh.MarshalPrivateKey(priv, "")
 	if err != nil {
 		t.Fatal(err)
@@ -159,7 +156,7 @@ func writeRSAKey(t testing.TB, file string) ssh.PublicKey {
 	if err := os.WriteFile(file, pem.EncodeToMemory(block), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	pub, err := ssh.NewPublicKey(&priv.PublicKey)
+	pub, err := ssh.NewPublicKey(priv.Public())
 	if err != nil {
 		t.Fatal(err)
 	}

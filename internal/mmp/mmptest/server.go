@@ -110,19 +110,31 @@ type Server struct {
 // holding a goroutine.
 const handshakeTimeout = 10 * time.Second
 
+// NewKey returns a fresh ed25519 key, as a signer for an SSH server or
+// client and as the private key to write to a file.
+func NewKey() (ssh.Signer, ed25519.PrivateKey, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("generating an ed25519 key: %w", err)
+	}
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		return nil, nil, fmt.Errorf("wrapping an ed25519 key: %w", err)
+	}
+	return signer, priv, nil
+}
+
 // NewServer starts a fake MMP on 127.0.0.1 on a free port.
 func NewServer(cfg ServerConfig) (*Server, error) {
 	if cfg.User == "" {
 		cfg.User = "admin"
 	}
 	if cfg.HostKey == nil {
-		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		signer, _, err := NewKey()
 		if err != nil {
-			return nil, fmt.Errorf("generating host key: %w", err)
+			return nil, fmt.Errorf("host key: %w", err)
 		}
-		if cfg.HostKey, err = ssh.NewSignerFromKey(priv); err != nil {
-			return nil, fmt.Errorf("wrapping host key: %w", err)
-		}
+		cfg.HostKey = signer
 	}
 	logger := cfg.Logger
 	if logger == nil {

@@ -2,8 +2,6 @@ package mmptest
 
 import (
 	"bytes"
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"strings"
 	"sync"
@@ -122,11 +120,11 @@ func TestCommands(t *testing.T) {
 }
 
 func TestAuthentication(t *testing.T) {
-	clientKey, err := ssh.NewSignerFromKey(mustEd25519(t))
+	clientKey, _, err := NewKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherKey, err := ssh.NewSignerFromKey(mustEd25519(t))
+	otherKey, _, err := NewKey()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,13 +262,4 @@ func TestShellRefused(t *testing.T) {
 	if err := sess.Shell(); err == nil {
 		t.Error("interactive shell accepted")
 	}
-}
-
-func mustEd25519(t *testing.T) ed25519.PrivateKey {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return priv
 }
