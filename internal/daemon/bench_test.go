@@ -3,30 +3,16 @@ package daemon
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/leakwatch/leakwatch/internal/actuator"
-	"github.com/leakwatch/leakwatch/internal/config"
 	"github.com/leakwatch/leakwatch/internal/promtext"
 )
-
-// failRestarter fails the benchmark if the daemon ever tries a restart:
-// it runs in observe mode.
-type failRestarter struct{ tb testing.TB }
-
-func (r failRestarter) Restart(context.Context, string) (string, error) {
-	r.tb.Error("observe mode must never restart")
-	return "", fmt.Errorf("not in this benchmark")
-}
 
 // sessionsSeries is the series the latency benchmark watches.
 const sessionsSeries = `cms_webbridge_sessions{webbridge="x"}`
@@ -64,38 +50,14 @@ func startBenchDaemon(b *testing.B) *benchDaemon {
 	}
 	b.Cleanup(func() { out.Close() })
 
-	cfg := config.Default()
-	cfg.Timezone = "UTC"
-	cfg.StateDir = filepath.Join(dir, "state")
-	cfg.Audit.File = filepath.Join(cfg.StateDir, "audit.jsonl")
+	cfg := testConfig(dir)
 	cfg.Inputs.Files.Paths = []string{logFile}
 	cfg.Policy.Mode = "observe"
 	cfg.Policy.Windows = []string{"Sat 02:00-04:00"} // required; never reached: observe mode
 
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	d, err := newDaemon(Options{Config: cfg, Listener: l, Logger: slog.New(slog.DiscardHandler),
-		NewRestarter: func(*config.Config) (actuator.Restarter, error) { return failRestarter{b}, nil }})
-	if err != nil {
-		l.Close()
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		defer d.close()
-		if err := d.run(ctx); err != nil {
-			b.Errorf("run: %v", err)
-		}
-	})
-	b.Cleanup(func() {
-		cancel()
-		wg.Wait()
-	})
+	d, base := startDaemon(b, Options{Config: cfg})
 
-	bd := &benchDaemon{d: d, out: out, base: "http://" + l.Addr().String(), client: &http.Client{Timeout: 5 * time.Second}}
+	bd := &benchDaemon{d: d, out: out, base: base, client: &http.Client{Timeout: 5 * time.Second}}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		resp, err := bd.client.Get(bd.base + "/-/ready")

@@ -1,53 +1,17 @@
 package daemon
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/leakwatch/leakwatch/internal/actuator"
-	"github.com/leakwatch/leakwatch/internal/config"
+	"github.com/leakwatch/leakwatch/internal/integration/harness"
 )
-
-type noRestarter struct{ t *testing.T }
-
-func (r noRestarter) Restart(context.Context, string) (string, error) {
-	r.t.Error("observe mode must never restart")
-	return "", fmt.Errorf("not in this test")
-}
-
-func bsd(t time.Time) string { return t.UTC().Format("Jan _2 15:04:05.000") }
-
-func scrape(t *testing.T, url string) string {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // TestRunFollowsFileReceivesSyslogAndServesMetrics runs the daemon on a
 // followed file and a syslog receiver (UDP and TCP on loopback) and scrapes
@@ -67,38 +31,15 @@ func TestRunFollowsFileReceivesSyslogAndServesMetrics(t *testing.T) {
 	if err := os.WriteFile(logFile, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg := config.Default()
-	cfg.Timezone = "UTC"
-	cfg.StateDir = filepath.Join(dir, "state")
-	cfg.Audit.File = filepath.Join(cfg.StateDir, "audit.jsonl")
+	cfg := testConfig(dir)
 	cfg.Inputs.Files.Paths = []string{filepath.Join(dir, "*.log")}
 	cfg.Inputs.Syslog.UDPAddress = "127.0.0.1:0"
 	cfg.Inputs.Syslog.TCPAddress = "127.0.0.1:0"
 	cfg.Inputs.Syslog.AllowedSources = []string{"127.0.0.1"}
 	cfg.Policy.Windows = []string{"daily 00:00-24:00"}
 
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := newDaemon(Options{Config: cfg, Listener: l, Logger: slog.New(slog.DiscardHandler),
-		NewRestarter: func(*config.Config) (actuator.Restarter, error) { return noRestarter{t}, nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		defer d.close()
-		if err := d.run(ctx); err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
-	defer wg.Wait()
-	defer cancel()
-
-	base := "http://" + l.Addr().String()
-	waitFor(t, "ready", func() bool {
+	d, base := startDaemon(t, Options{Config: cfg})
+	harness.Eventually(t, 20*time.Second, "ready", func() bool {
 		resp, err := http.Get(base + "/-/ready")
 		if err != nil {
 			return false
@@ -123,7 +64,7 @@ func TestRunFollowsFileReceivesSyslogAndServesMetrics(t *testing.T) {
 	fmt.Fprintf(tc, "%d %s", len(msg), msg)
 
 	var m string
-	waitFor(t, "syslog samples on /metrics", func() bool {
+	harness.Eventually(t, 20*time.Second, "syslog samples on /metrics", func() bool {
 		m = scrape(t, base+"/metrics")
 		return strings.Contains(m, `cms_webbridge_sessions{webbridge="cms3"} 7`) && strings.Contains(m, `cms_callbridge_cma_sessions{callbridge="cms4"} 0`)
 	})

@@ -3,39 +3,19 @@
 package daemon
 
 import (
-	"bytes"
-	"context"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
+	"time"
 
-	"github.com/leakwatch/leakwatch/internal/actuator"
 	"github.com/leakwatch/leakwatch/internal/audit"
 	"github.com/leakwatch/leakwatch/internal/config"
+	"github.com/leakwatch/leakwatch/internal/integration/harness"
 	"github.com/leakwatch/leakwatch/internal/policy"
 )
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestReloadOnSIGHUP reloads a good config, then refuses a bad one and
 // keeps running on the last good one, saying why.
@@ -64,37 +44,17 @@ func testReload(t *testing.T, reloads chan struct{}, trigger func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuf
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := newDaemon(Options{Config: cfg, Listener: l,
+	var logs harness.Buffer
+	d, _ := startDaemon(t, Options{Config: cfg,
 		Logger:  slog.New(slog.NewTextHandler(&logs, nil)),
 		Reload:  func() (*config.Config, error) { return config.Load(file, nil) },
-		Reloads: reloads,
-		NewRestarter: func(*config.Config) (actuator.Restarter, error) {
-			return noRestarter{t}, nil
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		defer d.close()
-		if err := d.run(ctx); err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
-	defer wg.Wait()
-	defer cancel()
-	waitFor(t, "ready", func() bool { return d.ready.Load() })
+		Reloads: reloads})
+	harness.Eventually(t, 20*time.Second, "ready", func() bool { return d.ready.Load() })
 
 	write(base + "  threshold: 35\n  mode: enforce\n")
 	trigger()
 	// enforce without an inventory is refused: the old config stays.
-	waitFor(t, "refusal", func() bool { return strings.Contains(logs.String(), "config reload refused") })
+	harness.Eventually(t, 20*time.Second, "refusal", func() bool { return strings.Contains(logs.String(), "config reload refused") })
 	if got := d.cfg.Load().Policy.Threshold; got != 20 {
 		t.Fatalf("threshold after a bad reload = %d, want the old 20", got)
 	}
@@ -104,7 +64,7 @@ func testReload(t *testing.T, reloads chan struct{}, trigger func()) {
 
 	write(base + "  threshold: 35\n")
 	trigger()
-	waitFor(t, "reload", func() bool { return d.cfg.Load().Policy.Threshold == 35 })
+	harness.Eventually(t, 20*time.Second, "reload", func() bool { return d.cfg.Load().Policy.Threshold == 35 })
 	if d.act.Status().Mode != policy.ModeObserve {
 		t.Errorf("mode = %s", d.act.Status().Mode)
 	}
@@ -140,31 +100,11 @@ policy:
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuf
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := newDaemon(Options{Config: cfg, Listener: l,
+	var logs harness.Buffer
+	d, _ := startDaemon(t, Options{Config: cfg,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
-		Reload: func() (*config.Config, error) { return config.Load(file, nil) },
-		NewRestarter: func(*config.Config) (actuator.Restarter, error) {
-			return noRestarter{t}, nil
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		defer d.close()
-		if err := d.run(ctx); err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
-	defer wg.Wait()
-	defer cancel()
-	waitFor(t, "ready", func() bool { return d.ready.Load() })
+		Reload: func() (*config.Config, error) { return config.Load(file, nil) }})
+	harness.Eventually(t, 20*time.Second, "ready", func() bool { return d.ready.Load() })
 
 	auditFile := cfg.Audit.File
 	rotated := auditFile + ".1"
@@ -175,7 +115,7 @@ policy:
 	// signal triggers.
 	write("enforce")
 	syscall.Kill(os.Getpid(), syscall.SIGHUP)
-	waitFor(t, "reload", func() bool { return d.act.Status().Mode == policy.ModeEnforce })
+	harness.Eventually(t, 20*time.Second, "reload", func() bool { return d.act.Status().Mode == policy.ModeEnforce })
 
 	newEntries, err := audit.ReadTail(auditFile, 100)
 	if err != nil {

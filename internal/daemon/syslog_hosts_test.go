@@ -1,18 +1,14 @@
 package daemon
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"net"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/leakwatch/leakwatch/internal/actuator"
 	"github.com/leakwatch/leakwatch/internal/config"
+	"github.com/leakwatch/leakwatch/internal/integration/harness"
 	"github.com/leakwatch/leakwatch/internal/syslogrecv"
 )
 
@@ -23,33 +19,12 @@ import (
 // host's line from 127.0.0.6, do.
 func TestSyslogHostBoundToAnotherAddressIsRejected(t *testing.T) {
 	dir := t.TempDir()
-	cfg := config.Default()
-	cfg.Timezone = "UTC"
-	cfg.StateDir = filepath.Join(dir, "state")
-	cfg.Audit.File = filepath.Join(cfg.StateDir, "audit.jsonl")
+	cfg := testConfig(dir)
 	cfg.Inputs.Syslog.UDPAddress = "127.0.0.1:0"
 	cfg.Inputs.Syslog.AllowedSources = []string{"127.0.0.0/8"}
 	cfg.Inputs.Syslog.Sources = []config.SyslogSource{{Address: "127.0.0.5", Hosts: []string{"CMS1"}}}
 
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := newDaemon(Options{Config: cfg, Listener: l, Logger: slog.New(slog.DiscardHandler),
-		NewRestarter: func(*config.Config) (actuator.Restarter, error) { return noRestarter{t}, nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		defer d.close()
-		if err := d.run(ctx); err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
-	defer wg.Wait()
-	defer cancel()
+	d, base := startDaemon(t, Options{Config: cfg})
 
 	udp, _ := d.recv.Addrs()
 	send := func(from, host string, sessions int) {
@@ -61,15 +36,14 @@ func TestSyslogHostBoundToAnotherAddressIsRejected(t *testing.T) {
 		defer c.Close()
 		fmt.Fprintf(c, `<14>%s user.info %s webbridge: INFO : [DEBUGGING] Stats %d, c:900, d:850`, bsd(time.Now()), host, sessions)
 	}
-	base := "http://" + l.Addr().String()
 	rejected := `leakwatch_input_errors_total{reason="` + syslogrecv.ReasonHostNotAllowed + `",source="syslog"} 1`
 
 	send("127.0.0.6", "cms1", 149) // forged
-	waitFor(t, "the forged line counted", func() bool { return strings.Contains(scrape(t, base+"/metrics"), rejected) })
+	harness.Eventually(t, 20*time.Second, "the forged line counted", func() bool { return strings.Contains(scrape(t, base+"/metrics"), rejected) })
 	send("127.0.0.5", "cms1", 40)
 	send("127.0.0.6", "cms2", 12)
 	var m string
-	waitFor(t, "the genuine lines applied", func() bool {
+	harness.Eventually(t, 20*time.Second, "the genuine lines applied", func() bool {
 		m = scrape(t, base+"/metrics")
 		return strings.Contains(m, `cms_webbridge_sessions{webbridge="cms1"} 40`) && strings.Contains(m, `cms_webbridge_sessions{webbridge="cms2"} 12`)
 	})
