@@ -86,25 +86,47 @@ func (m *Model) covers(r *cbReport, t time.Time) bool {
 	return !t.Before(start) && !t.After(end)
 }
 
-// peakCovering returns the sum over Call Bridges of the CMA peak of the
-// report period that covers t, and false if some Call Bridge has no such
-// report.
+// peakCovering returns the sum over Call Bridges of the CMA peak covering
+// t, and false if some Call Bridge has no such report. A sample stamped t
+// was taken within ClockSkew of t, so each Call Bridge must have report
+// periods that together cover [t - ClockSkew, t + ClockSkew] without a gap;
+// its share is the largest of their peaks. Most samples lie inside one
+// period; near a report the two periods around it cover them together, so
+// a wide clock_skew with several Call Bridges out of phase still leaves
+// samples that can be proven.
 func (m *Model) peakCovering(t time.Time) (int64, bool) {
 	var sum int64
 	for _, cb := range m.cbs {
-		found := false
-		for i := len(cb.reports) - 1; i >= 0; i-- {
-			if m.covers(&cb.reports[i], t) {
-				sum += cb.reports[i].cma.Peak
-				found = true
-				break
-			}
-		}
-		if !found {
+		peak, ok := m.peakOver(cb, t.Add(-m.opts.ClockSkew), t.Add(m.opts.ClockSkew))
+		if !ok {
 			return 0, false
 		}
+		sum += peak
 	}
 	return sum, len(m.cbs) > 0
+}
+
+// peakOver returns the largest CMA peak of cb's report periods that cover
+// [lo, hi] together, and false if they leave part of it uncovered.
+func (m *Model) peakOver(cb *callBridge, lo, hi time.Time) (int64, bool) {
+	need := hi // [lo, need] is still to cover
+	var peak int64
+	for i := len(cb.reports) - 1; i >= 0; i-- {
+		r := &cb.reports[i]
+		start := maxTime(r.at.Add(-m.opts.PeakWindow), r.prev)
+		if start.After(need) {
+			continue // after what is left to cover
+		}
+		if r.at.Before(need) {
+			return 0, false // a gap between this period and the next
+		}
+		peak = max(peak, r.cma.Peak)
+		if !start.After(lo) {
+			return peak, true
+		}
+		need = start
+	}
+	return 0, false
 }
 
 // coveredSample returns the bridge's newest sample that every Call Bridge's

@@ -352,3 +352,26 @@ func TestLoadCountsTheLatestPeak(t *testing.T) {
 
 // observe gives l to m as arriving at its own time, as a replay does.
 func observe(m *Model, l *logline.Line) Outcome { return m.Observe(l, l.Time) }
+
+// TestWideClockSkewStillProves: with a clock_skew of 90s each report period
+// keeps only its middle two minutes, and three Call Bridges reporting out of
+// phase left no moment inside a kept part of all three: no leak was ever
+// proven, and leakwatch never acted. Found by the property test in
+// internal/actuator. A sample near the end of one period is covered by that
+// period and the next together, with the larger of their peaks.
+func TestWideClockSkewStillProves(t *testing.T) {
+	m := mustModel(t, Options{ClockSkew: 90 * time.Second})
+	for i := range 7 {
+		for c, phase := range []time.Duration{0, 100 * time.Second, 200 * time.Second} {
+			observe(m, cbLine(fmt.Sprintf("cb%d", c+1), t0.Add(time.Duration(i)*5*time.Minute+phase), 1, 2+int64(c)))
+		}
+	}
+	for i := range 30 {
+		observe(m, wbLine("wb1", t0.Add(time.Duration(i)*time.Minute+7*time.Second), 40))
+	}
+	s := m.Snapshot(t0.Add(30 * time.Minute))
+	wb, _ := s.WebBridge("wb1")
+	if !s.Leak.Valid || !wb.LeakKnown || wb.LeakLowerBound != 40-2-3-4 {
+		t.Fatalf("leak %+v, wb1 known %v bound %d; want 40 - the peaks 2+3+4 proven", s.Leak, wb.LeakKnown, wb.LeakLowerBound)
+	}
+}
