@@ -129,7 +129,10 @@ func newScenario(seed uint64, hazards hazard) scenario {
 		hosts = append(hosts, b.Host)
 	}
 	at := func() time.Time { return start.Add(time.Duration(rng.Int64N(int64(sc.span)))) }
-	skew := time.Duration(rng.Int64N(int64(cluster.DefaultClockSkew)))
+	// The hosts' clocks are off by up to the model's clock_skew, which is
+	// the default or set wider.
+	maxSkew := []time.Duration{cluster.DefaultClockSkew, 30 * time.Second, 90 * time.Second}[rng.IntN(3)]
+	skew := time.Duration(rng.Int64N(int64(maxSkew) + 1))
 	hz := sim.Hazards{
 		CBJitter:           time.Duration(rng.Int64N(int64(2 * time.Minute))),
 		CBLoss:             0.01 + 0.1*rng.Float64(),
@@ -166,6 +169,9 @@ func newScenario(seed uint64, hazards hazard) scenario {
 
 	if hazards&hzSkew != 0 {
 		cfg.ClockSkew = skew
+		if maxSkew != cluster.DefaultClockSkew {
+			sc.model.ClockSkew = maxSkew
+		}
 	}
 	if hazards&hzJitter == 0 {
 		hz.CBJitter = 0
@@ -290,6 +296,8 @@ type runner struct {
 	quietSince map[string]time.Time // start of each bridge's quiet stretch
 	windows    int                  // quiet stretches that reached the liveness deadline
 	liveOK     int                  // quiet stretches ended by a restart of their bridge
+	would      int                  // would_restart decisions audited (observe mode)
+	decisions  map[string][]event   // the last few decisions of each bridge
 	skipped    map[string]int
 	violations []violation
 }
@@ -319,7 +327,7 @@ func (r *runner) violatef(bridge, format string, args ...any) {
 
 // newRunner builds the scenario's simulation and leakwatch.
 func newRunner(sc scenario, stopAt time.Time) (*runner, error) {
-	r := &runner{sc: sc, stopAt: stopAt, skipped: map[string]int{}, quietSince: map[string]time.Time{}, handAt: map[string]time.Time{}, lastOf: map[string]time.Time{}}
+	r := &runner{sc: sc, stopAt: stopAt, skipped: map[string]int{}, decisions: map[string][]event{}, quietSince: map[string]time.Time{}, handAt: map[string]time.Time{}, lastOf: map[string]time.Time{}}
 	cfg := sc.sim
 	cfg.Hazards.Trace = func(at time.Time, what string) {
 		e := hazardEvent{at: at, what: what}
@@ -429,8 +437,16 @@ func (r *runner) hazardIn(from, to time.Time) bool { return r.hazardFor("", from
 // hazardFor is hazardIn for the proof of one Web Bridge: it ignores what
 // cannot touch that proof nor the data's validity. Another bridge's hand
 // restart or misstamped line concerns that bridge alone, and a Call Bridge
-// report lost alone leaves a gap shorter than stale_after.
+// report lost alone leaves a gap shorter than stale_after, unless the
+// reports are so irregular that two periods and their jitter exceed it.
 func (r *runner) hazardFor(bridge string, from, to time.Time) bool {
+	if r.sc.sim.Hazards.CBJitter > 0 && r.sc.model.ClockSkew > cluster.DefaultClockSkew {
+		// A late report's CMA peak covers only its last peak_window, as
+		// Cisco documents it, so irregular reports leave gaps that no proof
+		// may use, and a wide clock_skew widens each gap on both sides:
+		// with several Call Bridges out of phase, nothing may be provable.
+		return true
+	}
 	i, _ := slices.BinarySearchFunc(r.hazards, from, func(e hazardEvent, t time.Time) int { return e.at.Compare(t) })
 	wbHost := map[string]bool{}
 	for _, w := range r.truth.WebBridges {
@@ -444,6 +460,8 @@ func (r *runner) hazardFor(bridge string, from, to time.Time) bool {
 		e := r.hazards[j]
 		switch {
 		case bridge == "":
+			return true
+		case e.lost && 2*5*time.Minute+2*r.sc.sim.Hazards.CBJitter+r.staleTolerance() > cluster.DefaultStaleAfter:
 			return true
 		case e.lost:
 			for k := j - 1; k >= 0 && e.at.Sub(r.hazards[k].at) < 11*time.Minute; k-- {
@@ -467,7 +485,9 @@ func (r *runner) hazardFor(bridge string, from, to time.Time) bool {
 
 // staleTolerance is how much older than stale_after a component's last
 // true line may be at a restart: the model reads the sender's clock.
-const staleTolerance = cluster.DefaultClockSkew + time.Second
+func (r *runner) staleTolerance() time.Duration {
+	return max(r.sc.model.ClockSkew, cluster.DefaultClockSkew) + time.Second
+}
 
 // Restart is the Restarter leakwatch calls: it checks every invariant
 // against the truth, then restarts the simulated Web Bridge.
@@ -502,7 +522,7 @@ func (r *runner) Restart(_ context.Context, bridge string) (string, error) {
 	if peak > p.MaxActiveSessions {
 		r.violatef(bridge, "restart of %s while the call bridges' last reports show %d CMA sessions, %d at the last count (max_active_sessions %d)", bridge, peak, cur, p.MaxActiveSessions)
 	}
-	stale := cluster.DefaultStaleAfter + staleTolerance
+	stale := cluster.DefaultStaleAfter + r.staleTolerance()
 	if !w.StatsWritten || r.now.Sub(w.LastStats) > stale {
 		r.violatef(bridge, "restart of %s on stale data: its last true line at %s", bridge, w.LastStats.Format(time.TimeOnly))
 	}
@@ -550,6 +570,11 @@ func (r *runner) Write(e audit.Entry) error {
 	switch e.Event {
 	case audit.EventDecision:
 		r.tracef(r.now, e.Bridge, "decision %s: %s (%s)", e.Decision, e.Reason, e.Detail)
+		d := append(r.decisions[e.Bridge], r.trace[len(r.trace)-1])
+		r.decisions[e.Bridge] = d[max(0, len(d)-3):]
+		if e.Decision == "would_restart" {
+			r.would++
+		}
 	case audit.EventBreakerTripped:
 		r.tracef(r.now, e.Bridge, "breaker tripped: %s (%s)", e.Reason, e.Detail)
 		r.checkTrip(e)
@@ -669,6 +694,12 @@ func (r *runner) minimalTrace() string {
 		}
 	}
 	var out []string
+	// The bridge's decisions in force when the trace starts.
+	for _, e := range r.decisions[bridge] {
+		if e.at.Before(first.Add(-traceSpan)) {
+			out = append(out, fmt.Sprintf("  %s %s", e.at.Format("01-02 15:04:05"), e.what))
+		}
+	}
 	for _, e := range r.trace {
 		if e.at.Before(first.Add(-traceSpan)) || e.at.After(first) {
 			continue
@@ -735,7 +766,7 @@ func TestProperty(t *testing.T) {
 		}
 	}
 	deadline := time.Now().Add(budget)
-	var histories, restarts, windows, liveOK int
+	var histories, restarts, windows, liveOK, observed, would int
 	var simulated time.Duration
 	skipped := map[string]int{}
 	failures := 0
@@ -761,6 +792,10 @@ func TestProperty(t *testing.T) {
 		restarts += len(r.restarts)
 		windows += r.windows
 		liveOK += r.liveOK
+		if r.sc.policy.Mode == policy.ModeObserve {
+			observed++
+			would += r.would
+		}
 		simulated += r.now.Sub(r.start)
 		for why, n := range r.skipped {
 			skipped[why] += n
@@ -784,6 +819,9 @@ func TestProperty(t *testing.T) {
 	}
 	t.Logf("%d histories (%s simulated), %d restarts; liveness: %d quiet stretches of an open window ended by the restart they called for, %d reached the deadline (skipped as excused: %v)",
 		histories, simulated.Round(time.Hour), restarts, liveOK, windows, skipped)
+	if observed >= 3 && would == 0 {
+		t.Errorf("%d histories in observe mode never said they would restart: observe mode is not exercised", observed)
+	}
 	if histories >= 10 && (restarts == 0 || liveOK == 0) {
 		t.Errorf("%d histories gave %d restarts and %d quiet stretches ended by a restart: the test exercises nothing", histories, restarts, liveOK)
 	}
