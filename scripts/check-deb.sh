@@ -40,6 +40,7 @@ cleanup() {
   rm -f "$before" "$after" "$log"
   if dpkg -s leakwatch >/dev/null 2>&1; then dpkg --purge leakwatch >/dev/null 2>&1 || true; fi
   rm -rf /var/lib/leakwatch
+  rm -f /etc/systemd/system/*.wants/leakwatch.service /etc/systemd/system/*.wants/leakwatch@cms-a.service
   if [ $had_user = no ] && getent passwd leakwatch >/dev/null; then userdel leakwatch; fi
   if [ $had_user = no ] && getent group leakwatch >/dev/null; then groupdel leakwatch; fi
 }
@@ -98,10 +99,19 @@ kill -TERM "$pid"
 wait "$pid" || { cat "$log"; fail "leakwatch run did not stop cleanly on SIGTERM"; }
 [ -n "$(ls -A /var/lib/leakwatch)" ] || fail "leakwatch run wrote nothing to its state directory"
 
+# Enabled units leave symlinks in /etc/systemd/system that the removal
+# must take away (checked by the listing below); systemctl works on the
+# files without a running systemd.
+systemctl enable leakwatch.service leakwatch@cms-a.service
+ls /etc/systemd/system/multi-user.target.wants/leakwatch@cms-a.service >/dev/null ||
+  fail "systemctl enable did not enable leakwatch@cms-a"
+
 echo "== dpkg -r: the binary and unit go, the edited config stays"
 echo "# edited by the operator" >>/etc/leakwatch/leakwatch.yaml
 dpkg -r leakwatch
-for p in /usr/bin/leakwatch /usr/lib/systemd/system/leakwatch.service /usr/lib/systemd/system/leakwatch.service.d; do
+for p in /usr/bin/leakwatch /usr/lib/systemd/system/leakwatch.service /usr/lib/systemd/system/leakwatch.service.d \
+  /usr/lib/systemd/system/leakwatch@.service /etc/systemd/system/multi-user.target.wants/leakwatch.service \
+  /etc/systemd/system/multi-user.target.wants/leakwatch@cms-a.service; do
   [ ! -e "$p" ] || fail "$p is left after dpkg -r"
 done
 grep -q 'edited by the operator' /etc/leakwatch/leakwatch.yaml || fail "dpkg -r lost the operator's config"

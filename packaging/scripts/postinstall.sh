@@ -24,8 +24,9 @@ chmod 0750 /var/lib/leakwatch
 
 if [ -d /run/systemd/system ]; then
   systemctl daemon-reload >/dev/null 2>&1 || true
-  # An upgrade restarts a running leakwatch on the new binary. A fresh
+  # An upgrade restarts a running leakwatch (and running leakwatch@
+  # instances) on the new binary. A fresh
   # install does not start it: it needs your inputs and inventory first.
-  systemctl try-restart leakwatch.service >/dev/null 2>&1 || true
+  systemctl try-restart leakwatch.service 'leakwatch@*.service' >/dev/null 2>&1 || true
 fi
 exit 0
