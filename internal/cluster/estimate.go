@@ -79,13 +79,6 @@ func (m *Model) warm(now time.Time) bool {
 	return !m.firstAt.IsZero() && now.Sub(m.firstAt) >= m.warmup()
 }
 
-// covers reports whether the report period ending at r (its PeakWindow before
-// r) contains t, with the clock-skew margin taken off both ends.
-func (m *Model) covers(r *cbReport, t time.Time) bool {
-	start, end := m.period(r)
-	return !t.Before(start) && !t.After(end)
-}
-
 // peakCovering returns the sum over Call Bridges of the CMA peak covering
 // t, and false if some Call Bridge has no such report. A sample stamped t
 // was taken within ClockSkew of t, so each Call Bridge must have report
