@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,15 +27,13 @@ const (
 // pair is one cluster: etcd, a fake MMP for wb1, the followed log both
 // instances read, and the instances.
 type pair struct {
-	t        *testing.T
-	dir      string
-	etcd     *etcdtest.Server
-	mmp      *mmptest.Server
-	logFile  string
-	sessions atomic.Int64
-	stop     chan struct{}
-	wg       sync.WaitGroup
-	nodes    map[string]*instance
+	t       *testing.T
+	dir     string
+	etcd    *etcdtest.Server
+	mmp     *mmptest.Server
+	logFile string
+	feeder  *harness.Feeder
+	nodes   map[string]*instance
 }
 
 // instance is one leakwatch of the pair.
@@ -56,25 +52,22 @@ type instance struct {
 // restart drops the leaked sessions.
 func newPair(t *testing.T) *pair {
 	t.Helper()
-	p := &pair{t: t, dir: t.TempDir(), stop: make(chan struct{}), nodes: map[string]*instance{}}
+	p := &pair{t: t, dir: t.TempDir(), nodes: map[string]*instance{}}
 	p.etcd = etcdtest.Start(t)
 	var err error
 	p.mmp, err = mmptest.NewServer(mmptest.ServerConfig{Name: bridge, Password: mmpPass,
-		OnRestart: func(string) { p.sessions.Store(healthy) }})
+		OnRestart: func(string) { p.feeder.Sessions.Store(healthy) }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.mmp.Close() })
 	p.logFile = filepath.Join(p.dir, "cms.log")
 	write(t, p.logFile, "")
+	p.feeder = harness.NewFeeder(t, p.logFile)
 	write(t, filepath.Join(p.dir, "known_hosts"), p.mmp.KnownHostsLine()+"\n")
 	for _, name := range []string{"lw-a", "lw-b"} {
 		p.nodes[name] = p.newInstance(name)
 	}
-	t.Cleanup(func() {
-		close(p.stop)
-		p.wg.Wait()
-	})
 	return p
 }
 
@@ -136,65 +129,14 @@ ha:
 	return in
 }
 
-// feed appends current-time stats lines once a second until the test ends
-// (see sshfaults' feeder): wb1 reports p.sessions, cb1 a CMA peak of 1.
-func (p *pair) feed(sessions int64) {
-	p.sessions.Store(sessions)
-	p.writeBatch()
-	p.wg.Go(func() {
-		tick := time.NewTicker(feedPeriod)
-		defer tick.Stop()
-		for {
-			select {
-			case <-p.stop:
-				return
-			case <-tick.C:
-				p.writeBatch()
-			}
-		}
-	})
-}
-
-func (p *pair) writeBatch() {
-	now := time.Now()
-	stamp := func(d time.Duration) string { return now.Add(-d).UTC().Format("Jan _2 15:04:05.000") }
-	n := p.sessions.Load()
-	lines := stamp(11*time.Second) + ` user.info cms2 host:server:  INFO : STATS: {"callLegs": "0/1", "CMA": "0/1"}` + "\n" +
-		stamp(2*time.Second) + fmt.Sprintf(` user.info cms1 "webbridge": INFO : [DEBUGGING] Stats %d, c:%d, d:900`, n, 900+n) + "\n" +
-		stamp(0) + ` user.info cms2 host:server:  INFO : STATS: {"callLegs": "0/1", "CMA": "0/1"}` + "\n"
-	fh, err := os.OpenFile(p.logFile, os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		p.t.Errorf("feeding: %v", err)
-		return
-	}
-	defer fh.Close()
-	fh.WriteString(lines)
-}
-
 // start runs the instance and waits until it is ready.
 func (in *instance) start() {
-	t := in.p.t
-	t.Helper()
-	addr := fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t))
-	in.url = "http://" + addr
+	in.p.t.Helper()
 	in.paused = false
-	in.lw = harness.Start(t, []string{"LW_TEST_MMP_PASSWORD=" + mmpPass}, harness.Binary(t),
-		"run", "--config", in.cfgPath, "--web.listen-address", addr)
-	harness.Eventually(t, 20*time.Second, in.name+" ready", func() bool {
-		in.requireRunning()
-		code, _ := harness.Get(in.url + "/-/ready")
-		return code == 200
-	})
+	in.lw, in.url = harness.StartLeakwatch(in.p.t, []string{"LW_TEST_MMP_PASSWORD=" + mmpPass}, in.name, in.cfgPath)
 }
 
-func (in *instance) requireRunning() {
-	in.p.t.Helper()
-	select {
-	case <-in.lw.Done():
-		in.p.t.Fatalf("%s exited:\n%s", in.name, in.lw.Output())
-	default:
-	}
-}
+func (in *instance) requireRunning() { in.lw.RequireRunning(in.p.t, in.name) }
 
 func (in *instance) kill() { in.lw.Kill() }
 

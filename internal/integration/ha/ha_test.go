@@ -17,7 +17,7 @@ import (
 func TestLeaderKilledMidRestart(t *testing.T) {
 	p := newPair(t)
 	p.mmp.SetFaults(mmptest.Faults{Delay: time.Minute}) // the command hangs
-	p.feed(healthy)
+	p.feeder.Start(healthy, feedPeriod)
 	for _, in := range p.nodes {
 		in.start()
 	}
@@ -30,7 +30,7 @@ func TestLeaderKilledMidRestart(t *testing.T) {
 		t.Error("standby's page does not name the leader")
 	}
 
-	p.sessions.Store(leaking)
+	p.feeder.Sessions.Store(leaking)
 	harness.Eventually(t, 20*time.Second, "the restart command at the MMP", func() bool { return len(p.restarts()) == 1 })
 	l.kill()
 	killed := time.Now()
@@ -54,7 +54,7 @@ func TestLeaderKilledMidRestart(t *testing.T) {
 // sends nothing.
 func TestPausedLeaderSendsNothing(t *testing.T) {
 	p := newPair(t)
-	p.feed(healthy)
+	p.feeder.Start(healthy, feedPeriod)
 	for _, in := range p.nodes {
 		in.start()
 	}
@@ -63,12 +63,12 @@ func TestPausedLeaderSendsNothing(t *testing.T) {
 	old.pause()
 	t.Cleanup(old.resume)
 	harness.Eventually(t, 2*leaseTTL+5*time.Second, "the standby to take over", func() bool { return next.isLeader() })
-	p.sessions.Store(leaking)
+	p.feeder.Sessions.Store(leaking)
 	harness.Eventually(t, 20*time.Second, "the new leader's restart", func() bool { return len(p.restarts()) == 1 })
 	// Feed the leak again, as if the restart had not helped: the old
 	// leader, resumed, reads it, and must still send nothing.
 	p.mmp.SetFaults(mmptest.Faults{})
-	p.sessions.Store(leaking)
+	p.feeder.Sessions.Store(leaking)
 	old.resume()
 	harness.Eventually(t, 10*time.Second, "the old leader to know it is a standby", func() bool {
 		return old.haState() == "standby; the leader is "+next.name
@@ -85,7 +85,7 @@ func TestPausedLeaderSendsNothing(t *testing.T) {
 // metrics say why, and acting resumes when etcd returns.
 func TestEtcdDownNobodyActs(t *testing.T) {
 	p := newPair(t)
-	p.feed(healthy)
+	p.feeder.Start(healthy, feedPeriod)
 	for _, in := range p.nodes {
 		in.start()
 	}
@@ -104,7 +104,7 @@ func TestEtcdDownNobodyActs(t *testing.T) {
 			t.Errorf("%s's page does not say it is not acting", in.name)
 		}
 	}
-	p.sessions.Store(leaking)
+	p.feeder.Sessions.Store(leaking)
 	p.holds(2*leaseTTL, "no restart while etcd is down", func() bool { return len(p.restarts()) == 0 })
 	p.etcd.Restart()
 	l := p.leader(4*leaseTTL + 10*time.Second)

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -134,9 +133,7 @@ type fixture struct {
 	lw  *harness.Process
 	url string
 
-	sessions atomic.Int64 // what the feeder reports for wb1
-	stop     chan struct{}
-	wg       sync.WaitGroup
+	feeder *harness.Feeder // wb1 is host cms1, cb1 cms2
 }
 
 // newFixture writes leakwatch's config: enforce mode, a fast model
@@ -144,7 +141,7 @@ type fixture struct {
 // SSH pacing, and wb1's MMP as s says. Nothing runs yet.
 func newFixture(t *testing.T, s settings) *fixture {
 	t.Helper()
-	f := &fixture{t: t, dir: t.TempDir(), stop: make(chan struct{})}
+	f := &fixture{t: t, dir: t.TempDir()}
 	f.cfgPath = filepath.Join(f.dir, "leakwatch.yaml")
 	f.logFile = filepath.Join(f.dir, "cms.log")
 	state := filepath.Join(f.dir, "state")
@@ -199,10 +196,7 @@ ssh:
 		s.keyFile, knownHosts, or(s.dialTimeout, 5*time.Second), or(s.commandTimeout, 10*time.Second))
 	writeFile(t, f.cfgPath, cfg, 0o600)
 	writeFile(t, f.logFile, "", 0o644)
-	t.Cleanup(func() {
-		close(f.stop)
-		f.wg.Wait()
-	})
+	f.feeder = harness.NewFeeder(t, f.logFile)
 	return f
 }
 
@@ -213,82 +207,16 @@ func or(d, def time.Duration) time.Duration {
 	return d
 }
 
-// feed keeps appending current-time stats lines to the followed file, once
-// a second, until the test ends: wb1 reports sessions (set with
-// setSessions), cb1 reports a CMA peak of 1 in a 10 s period that covers
-// wb1's sample, so wb1's leak is proven to be sessions-1. Each batch also
-// carries an older cb1 report so that a freshly started leakwatch is past
-// its model warm-up (one peak_window since the first sample) at once.
-func (f *fixture) feed(sessions int64) {
-	f.sessions.Store(sessions)
-	f.writeBatch()
-	f.wg.Go(func() {
-		tick := time.NewTicker(feedPeriod)
-		defer tick.Stop()
-		for {
-			select {
-			case <-f.stop:
-				return
-			case <-tick.C:
-				f.writeBatch()
-			}
-		}
-	})
-}
-
-// setSessions changes what wb1 reports from the next batch on, and writes
-// one batch at once.
-func (f *fixture) setSessions(n int64) {
-	f.sessions.Store(n)
-	f.writeBatch()
-}
-
-var batchMu sync.Mutex
-
-func (f *fixture) writeBatch() {
-	batchMu.Lock()
-	defer batchMu.Unlock()
-	now := time.Now()
-	stamp := func(d time.Duration) string { return now.Add(-d).UTC().Format("Jan _2 15:04:05.000") }
-	n := f.sessions.Load()
-	lines := stamp(11*time.Second) + ` user.info cms2 host:server:  INFO : STATS: {"callLegs": "0/1", "CMA": "0/1"}` + "\n" +
-		stamp(2*time.Second) + fmt.Sprintf(` user.info cms1 "webbridge": INFO : [DEBUGGING] Stats %d, c:%d, d:900`, n, 900+n) + "\n" +
-		stamp(0) + ` user.info cms2 host:server:  INFO : STATS: {"callLegs": "0/1", "CMA": "0/1"}` + "\n"
-	fh, err := os.OpenFile(f.logFile, os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		f.t.Errorf("feeding %s: %v", f.logFile, err)
-		return
-	}
-	defer fh.Close()
-	if _, err := fh.WriteString(lines); err != nil {
-		f.t.Errorf("feeding %s: %v", f.logFile, err)
-	}
-}
-
 // start runs `leakwatch run` on the fixture's config with a fresh HTTP
 // port and waits until it is ready.
 func (f *fixture) start() *harness.Process {
 	f.t.Helper()
-	addr := fmt.Sprintf("127.0.0.1:%d", harness.FreePort(f.t))
-	f.url = "http://" + addr
-	f.lw = harness.Start(f.t, nil, harness.Binary(f.t), "run", "--config", f.cfgPath, "--web.listen-address", addr)
-	harness.Eventually(f.t, 20*time.Second, "leakwatch ready at "+f.url, func() bool {
-		f.requireRunning()
-		code, _ := harness.Get(f.url + "/-/ready")
-		return code == 200
-	})
+	f.lw, f.url = harness.StartLeakwatch(f.t, nil, "leakwatch", f.cfgPath)
 	return f.lw
 }
 
 // requireRunning fails the test at once if leakwatch has exited.
-func (f *fixture) requireRunning() {
-	f.t.Helper()
-	select {
-	case <-f.lw.Done():
-		f.t.Fatalf("leakwatch exited:\n%s", f.lw.Output())
-	default:
-	}
-}
+func (f *fixture) requireRunning() { f.lw.RequireRunning(f.t, "leakwatch") }
 
 // healthy asserts that leakwatch still runs and answers /-/healthy.
 func (f *fixture) healthy() {

@@ -102,7 +102,7 @@ func TestRestartFault(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			set, mmp := tt.setup(t)
 			f := newFixture(t, set)
-			f.feed(leaking)
+			f.feeder.Start(leaking, feedPeriod)
 			f.start()
 
 			started := f.waitEvent(30*time.Second, audit.EventRestartStarted, nil)
@@ -180,7 +180,7 @@ func TestBridgeNeverRecovers(t *testing.T) {
 	const recoverTimeout = 8 * time.Second
 	f := newFixture(t, settings{mmpAddress: mmp.addr, mmpUser: mmp.user, keyFile: mmp.keyFile,
 		knownHosts: mmp.knownHostsLine(mmp.hostKey), recoverTimeout: recoverTimeout})
-	f.feed(leaking)
+	f.feeder.Start(leaking, feedPeriod)
 	f.start()
 
 	finished := f.waitEvent(30*time.Second, audit.EventRestartFinished, nil)
@@ -226,7 +226,7 @@ func TestKilledMidRestartDoesNotRepeat(t *testing.T) {
 	mmp := startStandIn(t, "hang")
 	f := newFixture(t, settings{mmpAddress: mmp.addr, mmpUser: mmp.user, keyFile: mmp.keyFile,
 		knownHosts: mmp.knownHostsLine(mmp.hostKey), commandTimeout: 45 * time.Second})
-	f.feed(leaking)
+	f.feeder.Start(leaking, feedPeriod)
 	first := f.start()
 
 	f.waitEvent(30*time.Second, audit.EventRestartStarted, nil)
@@ -247,9 +247,9 @@ func TestKilledMidRestartDoesNotRepeat(t *testing.T) {
 
 	// The bridge comes back, then proves a leak again: only the cooldown
 	// stands between it and a second restart.
-	f.setSessions(recovered)
+	f.feeder.Set(recovered)
 	f.waitEvent(15*time.Second, audit.EventRecovered, nil)
-	f.setSessions(leaking)
+	f.feeder.Set(leaking)
 	cool := f.waitEvent(15*time.Second, audit.EventDecision, func(e audit.Entry) bool {
 		return e.Reason == string(policy.ReasonCooldown)
 	})
