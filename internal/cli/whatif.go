@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"strings"
 	"time"
 
 	"github.com/leakwatch/leakwatch/internal/cluster"
@@ -22,6 +21,13 @@ type whatIfWorld struct {
 	byHost map[string]*whatIfBridge
 	byName map[string]*whatIfBridge
 	limit  int64 // of discovered bridges
+	// listed says the inventory lists Web Bridges: then an unlisted host
+	// is in no sum, as in the model, and needs no bridge here. Without,
+	// at most maxDiscovered bridges are discovered, as in the model, so
+	// a flood of hostnames cannot grow the world without bound.
+	listed        bool
+	maxDiscovered int
+	discovered    int
 }
 
 type whatIfBridge struct {
@@ -36,7 +42,8 @@ type whatIfBridge struct {
 }
 
 func newWhatIfWorld(o cluster.Options) *whatIfWorld {
-	w := &whatIfWorld{byHost: map[string]*whatIfBridge{}, byName: map[string]*whatIfBridge{}, limit: o.DefaultLimit}
+	w := &whatIfWorld{byHost: map[string]*whatIfBridge{}, byName: map[string]*whatIfBridge{}, limit: o.DefaultLimit,
+		listed: len(o.WebBridges) > 0, maxDiscovered: o.MaxDiscovered}
 	for _, m := range o.WebBridges {
 		b := &whatIfBridge{name: m.Name, limit: m.Limit}
 		if b.limit <= 0 {
@@ -48,17 +55,23 @@ func newWhatIfWorld(o cluster.Options) *whatIfWorld {
 			hosts = []string{m.Name}
 		}
 		for _, h := range hosts {
-			w.byHost[strings.ToLower(h)] = b
+			w.byHost[cluster.FoldHost(h)] = b
 		}
 	}
 	return w
 }
 
+// bridge returns the host's bridge, or nil for a host the model leaves
+// out of every sum (unlisted, or past the discovery cap).
 func (w *whatIfWorld) bridge(host string) *whatIfBridge {
-	host = strings.ToLower(host)
+	host = cluster.FoldHost(host)
 	b := w.byHost[host]
 	if b == nil {
+		if w.listed || w.discovered >= w.maxDiscovered {
+			return nil
+		}
 		// Discovered: named by its hostname, as the model names it.
+		w.discovered++
 		b = &whatIfBridge{name: host, limit: w.limit}
 		w.byHost[host], w.byName[host] = b, b
 	}
@@ -72,6 +85,9 @@ func (w *whatIfWorld) rewrite(l *logline.Line) {
 		return
 	}
 	b := w.bridge(string(l.Host))
+	if b == nil {
+		return
+	}
 	s := &l.WebBridge
 	if b.seen && (s.Connections < b.lastC || s.Disconnections < b.lastD) {
 		b.freed = 0 // restarted for real: the logged counts start afresh
@@ -91,7 +107,10 @@ func (w *whatIfWorld) rewrite(l *logline.Line) {
 func (w *whatIfWorld) restarted(name string, sessions, leak int64) int64 {
 	b := w.byName[name]
 	if b == nil {
-		b = w.bridge(name)
+		// The model restarts only bridges it knows, and this world knows
+		// every bridge the model does; keep the count anyway.
+		b = &whatIfBridge{name: name, limit: w.limit}
+		w.byName[name] = b
 	}
 	leak = min(max(leak, 0), sessions)
 	cut := sessions - leak
