@@ -166,8 +166,12 @@ func newDaemon(opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.restarter.set(restarter)
+	var r actuator.Restarter = &d.restarter
+	if d.ha != nil {
+		r = leaderOnly{h: d.ha, next: r}
+	}
 	d.act, err = actuator.New(actuator.Options{
-		Config: cfg.PolicyConfig(), Ledger: led, Audit: d.audit, Restarter: &d.restarter,
+		Config: cfg.PolicyConfig(), Ledger: led, Audit: d.audit, Restarter: r,
 		Logger: d.log.With("component", "policy"), Clock: d.now,
 	}, d.now())
 	if err != nil {

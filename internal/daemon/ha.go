@@ -3,10 +3,15 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/leakwatch/leakwatch/internal/actuator"
 	"github.com/leakwatch/leakwatch/internal/config"
 	"github.com/leakwatch/leakwatch/internal/control"
 	"github.com/leakwatch/leakwatch/internal/ha"
@@ -65,7 +70,7 @@ func (d *Daemon) haTurn(ctx context.Context, now time.Time) *ha.Term {
 	case term != nil && term == h.term:
 		return term
 	case term != nil:
-		led, err := ha.OpenLedger(ctx, h.node, term)
+		led, err := ha.OpenLedger(ctx, h.node, term, d.localLedger)
 		if err == nil {
 			err = d.act.Adopt(led, now, true)
 		}
@@ -161,4 +166,38 @@ func (d *Daemon) serveHARequests(term *ha.Term) {
 			d.ha.log.Error("ha: answering an operator request", "id", req.ID, "err", err)
 		}
 	}
+}
+
+// localLedger is the seed of a pair's first term: the ledger this instance
+// kept in state_dir before ha was configured, if there is one.
+func (d *Daemon) localLedger() (ledger.Record, bool, error) {
+	dir := d.cfg.Load().StateDir
+	if _, err := os.Stat(filepath.Join(dir, ledger.FileName)); errors.Is(err, fs.ErrNotExist) {
+		return ledger.Record{}, false, nil
+	}
+	led, err := ledger.Load(dir)
+	if err != nil {
+		return ledger.Record{}, false, err
+	}
+	return led.Record(), true, nil
+}
+
+// leaderOnly sends a restart only while this instance still acts in the
+// term whose ledger recorded it in flight. It is checked at the last
+// moment before the SSH connection: a leader paused after that write and
+// resumed after losing its term (a stale lease, no contact with etcd for
+// half of it) sends nothing, even before its election node has noticed.
+type leaderOnly struct {
+	h    *haRole
+	next actuator.Restarter
+}
+
+func (g leaderOnly) Restart(ctx context.Context, bridge string) (string, error) {
+	g.h.mu.Lock()
+	acting := g.h.acting
+	g.h.mu.Unlock()
+	if acting == nil || g.h.node.Term() != acting {
+		return "", fmt.Errorf("restart of %s not sent: %w", bridge, ha.ErrDeposed)
+	}
+	return g.next.Restart(ctx, bridge)
 }

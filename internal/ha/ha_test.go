@@ -102,7 +102,7 @@ func TestDeposedLeaderWriteFails(t *testing.T) {
 	a, _ := runNode(t, testOptions(etcd.Endpoint, "/lw/fence", "alpha"))
 	harness.Eventually(t, 10*time.Second, "alpha leads", func() bool { return a.Term() != nil })
 	term := a.Term()
-	led, err := OpenLedger(context.Background(), a, term)
+	led, err := OpenLedger(context.Background(), a, term, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestDeposedLeaderWriteFails(t *testing.T) {
 	if err := led.Save(); !errors.Is(err, ErrDeposed) {
 		t.Errorf("deposed leader's ledger Save = %v, want ErrDeposed", err)
 	}
-	nl, err := OpenLedger(context.Background(), b, b.Term())
+	nl, err := OpenLedger(context.Background(), b, b.Term(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestLargeRecordIsWrittenInBatches(t *testing.T) {
 		at := t0.Add(time.Duration(i) * time.Hour)
 		rec.History = append(rec.History, ledger.Restart{Bridge: fmt.Sprintf("wb%d", i%3), Started: at, Finished: at.Add(time.Second), Result: ledger.ResultOK})
 	}
-	led, err := OpenLedger(context.Background(), a, a.Term())
+	led, err := OpenLedger(context.Background(), a, a.Term(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,4 +243,35 @@ func normalised(t *testing.T, r ledger.Record) ledger.Record {
 		t.Fatal(err)
 	}
 	return s.Record()
+}
+
+func TestFirstTermImportsTheLocalLedger(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	a, stopA := runNode(t, testOptions(etcd.Endpoint, "/lw/import", "alpha"))
+	harness.Eventually(t, 10*time.Second, "alpha leads", func() bool { return a.Term() != nil })
+	local := ledger.EmptyRecord()
+	local.History = []ledger.Restart{{Bridge: "wb1", Started: t0, Finished: t0.Add(time.Second), Result: ledger.ResultOK}}
+	local.Breakers["wb2"] = ledger.Breaker{Tripped: true, Reason: "flapping", Since: t0}
+	seeded := 0
+	seed := func() (ledger.Record, bool, error) { seeded++; return local, true, nil }
+	led, err := OpenLedger(context.Background(), a, a.Term(), seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := led.LastRestart("wb1"); !ok || !r.Started.Equal(t0) || !led.Breaker("wb2").Tripped {
+		t.Errorf("imported ledger: %+v", led.Record())
+	}
+	stopA()
+	b, _ := runNode(t, testOptions(etcd.Endpoint, "/lw/import", "beta"))
+	harness.Eventually(t, 10*time.Second, "beta leads", func() bool { return b.Term() != nil })
+	led, err = OpenLedger(context.Background(), b, b.Term(), seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seeded != 1 {
+		t.Errorf("the local ledger was imported %d times; only into an empty etcd", seeded)
+	}
+	if !led.Breaker("wb2").Tripped || len(led.History()) != 1 {
+		t.Errorf("the next leader reads %+v", led.Record())
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -292,6 +293,9 @@ func (n *Node) probe(ctx context.Context) {
 }
 
 func (n *Node) failed(err error) {
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("no answer from %s within %s", strings.Join(n.opts.Endpoints, ", "), n.opts.callTimeout())
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.lastErr == nil {

@@ -151,7 +151,12 @@ var _ ledger.Store = (*Store)(nil)
 
 // OpenLedger reads the ledger from etcd and returns it with a Store fenced
 // on term. A new leader calls it at the start of each term.
-func OpenLedger(ctx context.Context, n *Node, term *Term) (*ledger.State, error) {
+//
+// When etcd holds no ledger yet (the pair's first term) and seed is not
+// nil, the record seed returns is written first, fenced like every write:
+// a leakwatch switched to HA keeps the cooldowns, budget and breakers of
+// its local ledger.
+func OpenLedger(ctx context.Context, n *Node, term *Term, seed func() (ledger.Record, bool, error)) (*ledger.State, error) {
 	rctx, cancel := n.opts.withTimeout(ctx)
 	defer cancel()
 	rec, kv, err := ReadRecord(rctx, n.cli, n.opts.Prefix)
@@ -159,6 +164,23 @@ func OpenLedger(ctx context.Context, n *Node, term *Term) (*ledger.State, error)
 		return nil, err
 	}
 	st := &Store{cli: n.cli, opts: n.opts, term: term, stored: kv}
+	if len(kv) == 0 && seed != nil {
+		local, ok, err := seed()
+		if err != nil {
+			return nil, fmt.Errorf("importing the local ledger into etcd: %w", err)
+		}
+		if ok {
+			led, err := ledger.NewWithStore(local, st)
+			if err != nil {
+				return nil, fmt.Errorf("importing the local ledger into etcd: %w", err)
+			}
+			if err := led.Save(); err != nil {
+				return nil, fmt.Errorf("importing the local ledger into etcd: %w", err)
+			}
+			n.log.Info("ha: imported the local restart ledger into etcd", "restarts", len(local.History), "prefix", ledgerPrefix(n.opts.Prefix))
+			return led, nil
+		}
+	}
 	return ledger.NewWithStore(rec, st)
 }
 
