@@ -116,7 +116,7 @@ type Reader interface {
 	BridgeRestartsSince(bridge string, t time.Time) int
 	Breaker(bridge string) Breaker
 	Recovering(bridge string) (Recovery, bool)
-	RecoveringOther(bridge string) (string, Recovery, bool)
+	RecoveringBridges() []string
 }
 
 // Ledger is the restart record the actuator keeps. Changes apply in memory
@@ -274,17 +274,9 @@ func (s *State) Recovering(bridge string) (Recovery, bool) {
 	return r, ok
 }
 
-// RecoveringOther returns the bridge other than bridge whose pending
-// recovery began first, if any: a bridge restarted that has not come back.
-func (s *State) RecoveringOther(bridge string) (string, Recovery, bool) {
-	var name string
-	var first Recovery
-	for b, r := range s.state.Recovering {
-		if b != bridge && (name == "" || r.Restart.Before(first.Restart) || r.Restart.Equal(first.Restart) && b < name) {
-			name, first = b, r
-		}
-	}
-	return name, first, name != ""
+// RecoveringBridges returns the bridges with a pending recovery, sorted.
+func (s *State) RecoveringBridges() []string {
+	return slices.Sorted(maps.Keys(s.state.Recovering))
 }
 
 // BeginRestart records r (Bridge, Started and the why fields) as in flight.

@@ -242,7 +242,7 @@ func (e *Engine) decide(snap cluster.Snapshot, wb cluster.WebBridge, led ledger.
 	if f, ok := led.InFlight(); ok {
 		return block(ReasonRestartInProgress, "restart of %s in progress since %s", f.Bridge, stamp(f.Started, loc))
 	}
-	if other, rec, ok := led.RecoveringOther(wb.Name); ok {
+	if other, rec, ok := e.otherDown(snap, led, wb.Name); ok {
 		// Its command has returned, but it is down or not yet seen back:
 		// restarting this one now would leave two bridges down at once.
 		return block(ReasonRestartInProgress, "%s restarted at %s and has not come back yet; never two restarts at once", other, stamp(rec.Restart, loc))
@@ -300,6 +300,22 @@ func (e *Engine) recovered(snap cluster.Snapshot, wb cluster.WebBridge, restart 
 		return true
 	}
 	return wb.LeakKnown && snap.SampledAfter(wb.LeakAt, restart) && wb.LeakLowerBound < e.cfg.Threshold
+}
+
+// otherDown returns a bridge other than name that was restarted and that
+// this snapshot does not yet show back.
+func (e *Engine) otherDown(snap cluster.Snapshot, led ledger.Reader, name string) (string, ledger.Recovery, bool) {
+	for _, other := range led.RecoveringBridges() {
+		if other == name {
+			continue
+		}
+		rec, _ := led.Recovering(other)
+		if wb, ok := snap.WebBridge(other); ok && e.recovered(snap, wb, rec.Restart) {
+			continue // back: its decision in this evaluation ends its recovery
+		}
+		return other, rec, true
+	}
+	return "", ledger.Recovery{}, false
 }
 
 // choose keeps one restart among the decisions: emergencies first, then the
