@@ -98,7 +98,8 @@
 // still open and not truncated, the copy is not read at all, and takes over
 // from the original's offset when that is truncated or closed. Otherwise it
 // is read from 0. Heads match when both files start with the same 256
-// bytes, or, shorter, are equal and hold a whole line. A new file that is a
+// bytes, or when the new file starts with all of a shorter known head
+// (then all of its file) holding a whole line. A new file that is a
 // strict prefix of a known head (a copy that has only begun) waits until it
 // can be told. A copy that grows larger than its original is no copy: it is
 // read from the line where the two differ.
@@ -109,8 +110,8 @@
 // StateDir/offsets.json with its identity, its head and a fingerprint (the
 // 64 bytes just before the offset), at most every SaveInterval when it
 // changed, at once when a file is first placed (so that no file a crash
-// interrupts is unknown at the restart), and when Run returns. Former content and the compressed files
-// dealt with are saved too. The file is replaced atomically (temporary
+// interrupts is unknown at the restart), and when Run returns. Former
+// content and the compressed files dealt with are saved too. The file is replaced atomically (temporary
 // file, fsync, rename, fsync of the directory). A saved offset covers only
 // lines already returned from the handler, so a crash repeats at most the
 // lines delivered after the last save and never loses one.
@@ -126,6 +127,8 @@
 //	not found      -                             -                        gone: a compressed file in its folder with its head is read from the offset
 //	(a new file)   -                             that of content read     a copy: from that content's offset
 //	(a new file)   -                             unknown                  from 0 (StartAt on a first start)
+//	(compressed)   -                             that of content read     gzip, bzip2: decompressed, read from that content's offset
+//	(compressed)   -                             unknown, or zstd/xz/lz4  skipped, logged once, counted (compressed_skipped)
 //
 // The inode-reuse rule (second row) is what keeps a copy that the
 // filesystem gave a freed inode number from being read again. Without an

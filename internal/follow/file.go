@@ -52,6 +52,11 @@ type tailedFile struct {
 	// read there, a file shorter than off is still being copied, not
 	// truncated.
 	adopted bool
+	// copyHead and copyOff are a copy's own saved head and offset, at a
+	// restart: it goes on from there, even if the content it copies has
+	// left the remembered heads since.
+	copyHead []byte
+	copyOff  int64
 	// copyOf is the live file this one is a copy of (copytruncate's copy
 	// while the original is not truncated yet): it is not read, since
 	// everything it holds is read from copyOf. copies is the other side.

@@ -117,9 +117,14 @@ func (f *Follower) decide(t *tailedFile) bool {
 		return false
 	}
 	off, live, matched, undecided := f.copyMatch(t.id, h)
+	if ok, _ := headsMatch(h, t.copyHead); ok {
+		// Still the copy it was when saved.
+		off, matched, undecided = max(off, t.copyOff), true, false
+	}
 	if undecided {
 		return false
 	}
+	t.copyHead = nil
 	t.pending = false
 	f.saveNow = true
 	t.head = h

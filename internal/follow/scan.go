@@ -233,6 +233,7 @@ func (f *Follower) openCandidate(path, logical string) *tailedFile {
 func (f *Follower) resumeAt(t *tailedFile, e stateEntry, path string) {
 	if e.Copy {
 		t.pending = true
+		t.copyHead, t.copyOff = e.Head, e.Offset
 		return
 	}
 	t.off = e.Offset
