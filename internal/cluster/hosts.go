@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/leakwatch/leakwatch/internal/logline"
 )
 
 // Hosts are matched exactly, except for ASCII case: DNS names are
@@ -273,4 +275,26 @@ func (m *Model) Forget(host string, now time.Time) ([]Departure, error) {
 	}
 	m.clocks.forget(h)
 	return out, nil
+}
+
+// Counts reports whether the model would count a stats line from host in
+// the given role in its sums: false for a host in inventory.ignore, and for
+// a host the inventory of that role does not list when it lists any. Such a
+// host's clock says nothing about the cluster's, so a replay must not let
+// its lines move the stream's time (two lab servers a day ahead would make
+// every listed bridge stale for the rest of the logs).
+func (m *Model) Counts(host []byte, kind logline.Kind) bool {
+	h := FoldHost(string(host))
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.ignore[h]; ok {
+		return false
+	}
+	switch kind {
+	case logline.WebBridgeStats:
+		return len(m.opts.WebBridges) == 0 || m.wbByHost[h] != nil
+	case logline.CallBridgeStats:
+		return len(m.opts.CallBridges) == 0 || m.cbByHost[h] != nil
+	}
+	return false
 }

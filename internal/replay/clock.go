@@ -23,7 +23,9 @@ import (
 // The last line of a read chunk that is not a stats line can confirm a held
 // line, or refute it, but moves "now" by no more than the tolerance itself.
 // A line still held at the end of the input is accepted if it is within one
-// report period of the stream, and rejected otherwise.
+// report period of the stream, and rejected otherwise. Only the lines of
+// hosts the model counts take part: an unlisted or ignored host's line moves
+// "now" by no more than the tolerance, and never confirms a jump.
 type streamClock struct {
 	tolerance time.Duration
 	period    time.Duration // the model's PeakWindow
@@ -35,6 +37,17 @@ type streamClock struct {
 // sample times and applies one stats line.
 func (r *Replayer) sample(l *logline.Line) {
 	c := &r.clock
+	if !r.model.Counts(l.Host, l.Kind) {
+		// A host outside the sums (unlisted, ignored) neither holds,
+		// confirms nor refutes a jump: two lab servers a day ahead would
+		// otherwise move "now" a day and leave every listed bridge stale.
+		// Ahead of the stream, it is rejected as future-stamped.
+		if r.now.IsZero() || !l.Time.After(r.now.Add(c.tolerance)) {
+			r.advance(l.Time)
+		}
+		r.apply(l)
+		return
+	}
 	switch {
 	case c.firstHost == "":
 		c.firstHost = string(l.Host)
