@@ -16,11 +16,7 @@ func TestDeleteRecreate(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, "app.log")
-			w := newWriter(path, "d")
-			if err := w.reopen(); err != nil {
-				t.Fatal(err)
-			}
-			defer w.close()
+			w := openWriter(t, path, "d")
 			c := newCollector()
 			r := start(t, testConfig(m.poll, filepath.Join(dir, "*.log")), c)
 			r.waitCaughtUp(t)

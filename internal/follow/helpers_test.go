@@ -293,6 +293,18 @@ type writer struct {
 
 func newWriter(path, tag string) *writer { return &writer{path: path, tag: tag} }
 
+// openWriter returns a writer of path with the file open (created if
+// missing); it is closed at the end of the test.
+func openWriter(t testing.TB, path, tag string) *writer {
+	t.Helper()
+	w := newWriter(path, tag)
+	if err := w.reopen(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.close() })
+	return w
+}
+
 // reopen opens the path anew (creating it), closing the old file.
 func (w *writer) reopen() error {
 	if w.f != nil {

@@ -24,11 +24,7 @@ func TestLongLine(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, "app.log")
-			w := newWriter(path, "l")
-			if err := w.reopen(); err != nil {
-				t.Fatal(err)
-			}
-			defer w.close()
+			w := openWriter(t, path, "l")
 			c := newCollector()
 			r := start(t, testConfig(m.poll, path), c)
 			r.waitCaughtUp(t)

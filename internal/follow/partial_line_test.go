@@ -66,11 +66,7 @@ func TestPartialLineAtRotation(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, "app.log")
-			w := newWriter(path, "z")
-			if err := w.reopen(); err != nil {
-				t.Fatal(err)
-			}
-			defer w.close()
+			w := openWriter(t, path, "z")
 			c := newCollector()
 			r := start(t, testConfig(m.poll, path), c)
 			r.waitCaughtUp(t)

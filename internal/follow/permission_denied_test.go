@@ -33,11 +33,7 @@ func TestPermissionDenied(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, "app.log")
-			w := newWriter(path, "p")
-			if err := w.reopen(); err != nil {
-				t.Fatal(err)
-			}
-			defer w.close()
+			w := openWriter(t, path, "p")
 			if err := w.write(total / 2); err != nil {
 				t.Fatal(err)
 			}
@@ -77,11 +73,7 @@ func TestPermissionDeniedResume(t *testing.T) {
 	path := filepath.Join(dir, "app.log")
 	cfg := testConfig(false, path)
 	cfg.StateDir = filepath.Join(dir, "state")
-	w := newWriter(path, "q")
-	if err := w.reopen(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.close()
+	w := openWriter(t, path, "q")
 	if err := w.write(half); err != nil {
 		t.Fatal(err)
 	}

@@ -15,11 +15,7 @@ func TestPoll(t *testing.T) {
 	const total = 1000
 	dir := t.TempDir()
 	path := filepath.Join(dir, "app.log")
-	w := newWriter(path, "o")
-	if err := w.reopen(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.close()
+	w := openWriter(t, path, "o")
 	c := newCollector()
 	watchers := 0
 	r := start(t, testConfig(true, path), c, func(f *Follower) {
@@ -64,11 +60,7 @@ func TestWatcherUnavailable(t *testing.T) {
 	const total = 500
 	dir := t.TempDir()
 	path := filepath.Join(dir, "app.log")
-	w := newWriter(path, "a")
-	if err := w.reopen(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.close()
+	w := openWriter(t, path, "a")
 	c := newCollector()
 	r := start(t, testConfig(false, path), c, func(f *Follower) {
 		f.newWatcher = func() (*fsnotify.Watcher, error) { return nil, errors.New("too many open files") }

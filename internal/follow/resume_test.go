@@ -23,11 +23,7 @@ func TestResumeMidStream(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, "app.log")
 			cfg := stateConfig(dir, m.poll, path)
-			w := newWriter(path, "u")
-			if err := w.reopen(); err != nil {
-				t.Fatal(err)
-			}
-			defer w.close()
+			w := openWriter(t, path, "u")
 			first := newCollector()
 			r1 := start(t, cfg, first)
 			r1.waitCaughtUp(t)
@@ -72,11 +68,7 @@ func TestResumeRotatedWhileStopped(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, "app.log")
 			cfg := stateConfig(dir, false, filepath.Join(dir, p.pattern))
-			w := newWriter(path, "v")
-			if err := w.reopen(); err != nil {
-				t.Fatal(err)
-			}
-			defer w.close()
+			w := openWriter(t, path, "v")
 			first := newCollector()
 			r1 := start(t, cfg, first)
 			wait := goWrite(t, func() error { return w.write(300) })
@@ -122,11 +114,7 @@ func TestResumeTruncatedWhileStopped(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "app.log")
 	cfg := stateConfig(dir, false, path)
-	w := newWriter(path, "k")
-	if err := w.reopen(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.close()
+	w := openWriter(t, path, "k")
 	first := newCollector()
 	r1 := start(t, cfg, first)
 	if err := w.write(100); err != nil {
@@ -164,11 +152,7 @@ func TestResumeAfterCrash(t *testing.T) {
 	path := filepath.Join(dir, "app.log")
 	cfg := stateConfig(dir, false, path)
 	statePath := filepath.Join(cfg.StateDir, stateFileName)
-	w := newWriter(path, "x")
-	if err := w.reopen(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.close()
+	w := openWriter(t, path, "x")
 	first := newCollector()
 	r1 := start(t, cfg, first)
 	if err := w.write(total / 2); err != nil {

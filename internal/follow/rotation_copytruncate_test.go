@@ -41,11 +41,7 @@ func TestRotationCopytruncate(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, "app.log")
-			w := newWriter(path, "t")
-			if err := w.reopen(); err != nil {
-				t.Fatal(err)
-			}
-			defer w.close()
+			w := openWriter(t, path, "t")
 			c := newCollector()
 			r := start(t, testConfig(m.poll, filepath.Join(dir, "*.log")), c)
 			r.waitCaughtUp(t)
@@ -86,11 +82,7 @@ func TestRotationCopytruncateGrownBack(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, "app.log")
-			w := newWriter(path, "g")
-			if err := w.reopen(); err != nil {
-				t.Fatal(err)
-			}
-			defer w.close()
+			w := openWriter(t, path, "g")
 			held := make(chan struct{})
 			release := make(chan struct{})
 			c := newCollector()

@@ -44,11 +44,7 @@ func TestRotationCopytruncateGlob(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, "app.log")
-			w := newWriter(path, "g")
-			if err := w.reopen(); err != nil {
-				t.Fatal(err)
-			}
-			defer w.close()
+			w := openWriter(t, path, "g")
 			c := newCollector()
 			r := start(t, testConfig(m.poll, filepath.Join(dir, "app.log*")), c)
 			r.waitCaughtUp(t)
@@ -88,11 +84,7 @@ func TestRotationCompressGlob(t *testing.T) {
 	const total, every = 2000, 400
 	dir := t.TempDir()
 	path := filepath.Join(dir, "app.log")
-	w := newWriter(path, "z")
-	if err := w.reopen(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.close()
+	w := openWriter(t, path, "z")
 	c := newCollector()
 	r := start(t, testConfig(false, filepath.Join(dir, "app.log*")), c)
 	r.waitCaughtUp(t)
@@ -173,11 +165,7 @@ func TestResumeRotatedCompressedWhileStopped(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, "app.log")
 			cfg := stateConfig(dir, false, filepath.Join(dir, pattern))
-			w := newWriter(path, "q")
-			if err := w.reopen(); err != nil {
-				t.Fatal(err)
-			}
-			defer w.close()
+			w := openWriter(t, path, "q")
 			first := newCollector()
 			r1 := start(t, cfg, first)
 			if err := w.write(300); err != nil {
@@ -222,11 +210,7 @@ func TestTruncatedThenRenamedWhileStopped(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, "app.log")
 			cfg := stateConfig(dir, false, filepath.Join(dir, pattern))
-			w := newWriter(path, "r")
-			if err := w.reopen(); err != nil {
-				t.Fatal(err)
-			}
-			defer w.close()
+			w := openWriter(t, path, "r")
 			first := newCollector()
 			r1 := start(t, cfg, first)
 			if err := w.write(1000); err != nil {
@@ -310,11 +294,7 @@ func TestCompressedWrittenSlowly(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "app.log")
 	cfg := stateConfig(dir, false, filepath.Join(dir, "app.log*"))
-	w := newWriter(path, "w")
-	if err := w.reopen(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.close()
+	w := openWriter(t, path, "w")
 	first := newCollector()
 	r1 := start(t, cfg, first)
 	if err := w.write(200); err != nil {
