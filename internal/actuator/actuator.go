@@ -238,7 +238,7 @@ func (a *Actuator) Step(ctx context.Context, snap cluster.Snapshot, now time.Tim
 	}
 	var order *policy.Decision
 	for i := range ds {
-		if ds[i].Restart {
+		if ds[i].RestartNow {
 			order = &ds[i]
 		}
 	}
@@ -351,7 +351,7 @@ func (a *Actuator) applyTransitions(ds []policy.Decision, now time.Time) error {
 func (a *Actuator) recordDecision(d policy.Decision, now time.Time) {
 	prev, seen := a.last[d.WebBridge]
 	a.last[d.WebBridge] = d
-	if seen && prev.Reason == d.Reason && prev.Restart == d.Restart && prev.WouldRestart == d.WouldRestart && prev.Emergency == d.Emergency {
+	if seen && prev.Reason == d.Reason && prev.RestartNow == d.RestartNow && prev.WouldRestart == d.WouldRestart && prev.Emergency == d.Emergency {
 		return
 	}
 	v := policy.VerdictOf(d)

@@ -362,7 +362,7 @@ func TestObserveModeNeverCallsRestarter(t *testing.T) {
 	if rg.r.n() != 0 {
 		t.Fatal("observe mode restarted")
 	}
-	if !ds[0].WouldRestart || ds[0].Restart || ds[0].Reason != policy.ReasonObserveMode {
+	if !ds[0].WouldRestart || ds[0].RestartNow || ds[0].Reason != policy.ReasonObserveMode {
 		t.Fatalf("decision = %+v", ds[0])
 	}
 	if rg.a.Status().Bridges[0].Reason != policy.ReasonObserveMode {
@@ -394,7 +394,7 @@ func TestForce(t *testing.T) {
 		return s
 	}
 	rg.steps(8, busy)
-	r, err := rg.a.Force(context.Background(), busy(rg.now), "wb1", rg.now)
+	r, err := rg.a.Manual(context.Background(), busy(rg.now), "wb1", true, rg.now)
 	if err != nil || !r.Forced || rg.r.n() != 1 {
 		t.Fatalf("Force = %+v, %v; %d calls", r, err, rg.r.n())
 	}
@@ -403,21 +403,21 @@ func TestForce(t *testing.T) {
 		t.Fatalf("forced restart not audited as forced: %+v", started)
 	}
 	// Cooldown still holds for a forced restart, and the refusal is audited.
-	_, err = rg.a.Force(context.Background(), busy(rg.now), "wb1", rg.now.Add(10*time.Minute))
+	_, err = rg.a.Manual(context.Background(), busy(rg.now), "wb1", true, rg.now.Add(10*time.Minute))
 	var refused *RefusedError
 	if !errors.As(err, &refused) || refused.Decision.Reason != policy.ReasonRecovering {
 		t.Fatalf("second Force = %v, want refusal (recovering)", err)
 	}
 	// The breaker is never overridden.
 	rg.led.TripBreaker("wb2", policy.TripFlapping, "", rg.now)
-	_, err = rg.a.Force(context.Background(), busy(rg.now), "wb2", rg.now)
+	_, err = rg.a.Manual(context.Background(), busy(rg.now), "wb2", true, rg.now)
 	if !errors.As(err, &refused) || refused.Decision.Reason != policy.ReasonBreakerTripped {
 		t.Fatalf("Force over a breaker = %v", err)
 	}
 	if len(rg.aud.events(audit.EventForceRefused)) != 2 || rg.r.n() != 1 {
 		t.Errorf("refusals audited %d, calls %d", len(rg.aud.events(audit.EventForceRefused)), rg.r.n())
 	}
-	if _, err := rg.a.Force(context.Background(), busy(rg.now), "nope", rg.now); err == nil {
+	if _, err := rg.a.Manual(context.Background(), busy(rg.now), "nope", true, rg.now); err == nil {
 		t.Error("Force of an unknown bridge succeeded")
 	}
 }
@@ -462,11 +462,11 @@ func TestNeverTwoAtOnce(t *testing.T) {
 	// While wb1's command runs, neither a step nor a force starts another.
 	ds, _ := rg.a.Step(context.Background(), snap(now.Add(time.Minute), 60, 40, "wb1", "wb2"), now.Add(time.Minute))
 	for _, d := range ds {
-		if d.Restart || d.Reason != policy.ReasonRestartInProgress {
+		if d.RestartNow || d.Reason != policy.ReasonRestartInProgress {
 			t.Errorf("%s during a restart: %s", d.WebBridge, d.Reason)
 		}
 	}
-	if _, err := rg.a.Force(context.Background(), snap(now, 60, 40, "wb1", "wb2"), "wb2", now.Add(time.Minute)); err == nil {
+	if _, err := rg.a.Manual(context.Background(), snap(now, 60, 40, "wb1", "wb2"), "wb2", true, now.Add(time.Minute)); err == nil {
 		t.Error("Force during a restart succeeded")
 	}
 	if st := rg.a.Status(); st.InFlight == nil {
@@ -671,7 +671,7 @@ func TestObserveKeepsStreaksWarmAndActsNot(t *testing.T) {
 	if rg.r.n() != 0 || len(rg.aud.entries) != 0 {
 		t.Fatalf("observing sent %d commands and wrote %d audit entries", rg.r.n(), len(rg.aud.entries))
 	}
-	if !ds[0].Restart {
+	if !ds[0].RestartNow {
 		t.Fatalf("after an hour of leak the standby's verdict is %s, want the restart the leader would order", ds[0].Reason)
 	}
 	if st := rg.a.Status(); st.Bridges[0].Reason != ds[0].Reason {

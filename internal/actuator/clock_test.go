@@ -50,7 +50,7 @@ func TestForgedFutureStatsCannotLiftTheWindowGuard(t *testing.T) {
 		m.Observe(cb(now), now)
 		rg.now = now
 		ds, _ := rg.a.Step(context.Background(), m.Snapshot(now), now)
-		if ds[0].Emergency || ds[0].Restart {
+		if ds[0].Emergency || ds[0].RestartNow {
 			t.Fatalf("at %s: %s (%s); a forged line lifted the window guard", now, ds[0].Reason, ds[0].Detail)
 		}
 		last = string(ds[0].Reason)

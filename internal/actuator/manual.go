@@ -12,7 +12,7 @@ import (
 	"github.com/leakwatch/leakwatch/internal/policy"
 )
 
-// RefusedError is returned by Force and Manual when a guard blocks the
+// RefusedError is returned by Manual when a guard blocks the
 // restart the operator asked for.
 type RefusedError struct {
 	Decision policy.Decision
@@ -27,17 +27,12 @@ func (e *RefusedError) Error() string {
 	return fmt.Sprintf("%s of %s refused (%s): %s", what, e.Decision.WebBridge, e.Decision.Reason, e.Decision.Detail)
 }
 
-// Force restarts bridge now for `leakwatch restart --force`, in either mode.
-// It lifts the window and load (max_active_sessions) guards only; every other
-// guard holds, the breaker included (reset it first). A refusal is a
-// *RefusedError and is audited; the restart is audited as forced.
-func (a *Actuator) Force(ctx context.Context, snap cluster.Snapshot, bridge string, now time.Time) (ledger.Restart, error) {
-	return a.Manual(ctx, snap, bridge, true, now)
-}
-
 // Manual restarts bridge for `leakwatch restart`, in either mode: the
-// operator asked. Without force every guard applies; with force, as Force.
-// A refusal is a *RefusedError naming the guard that blocks, and audited.
+// operator asked. Without force every guard applies. With force
+// (`leakwatch restart --force`) the window and load (max_active_sessions)
+// guards are lifted and every other guard holds, the breaker included (reset
+// it first); the restart is audited as forced. A refusal is a
+// *RefusedError naming the guard that blocks, and audited.
 func (a *Actuator) Manual(ctx context.Context, snap cluster.Snapshot, bridge string, force bool, now time.Time) (ledger.Restart, error) {
 	evaluate, refused := a.eng.EvaluateManual, audit.EventRestartRefused
 	if force {
@@ -50,7 +45,7 @@ func (a *Actuator) Manual(ctx context.Context, snap cluster.Snapshot, bridge str
 		return ledger.Restart{}, fmt.Errorf("restart: no Web Bridge named %q", bridge)
 	}
 	err := a.applyTransitions([]policy.Decision{d}, now)
-	if !d.Restart {
+	if !d.RestartNow {
 		a.write(audit.Entry{Time: now, Event: refused, Bridge: bridge, Forced: force,
 			Reason: string(d.Reason), Detail: d.Detail, Inputs: &d.Inputs})
 		a.mu.Unlock()

@@ -159,7 +159,7 @@ func runReplay(ctx context.Context, cfg *config.Config, files []string, ref time
 		snap := model.Snapshot(now)
 		ds, _ := act.Step(ctx, snap, now)
 		for _, d := range ds {
-			if !d.Restart {
+			if !d.RestartNow {
 				continue
 			}
 			wb, _ := snap.WebBridge(d.WebBridge)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -139,5 +140,58 @@ policy:
 	}
 	if has(oldEntries) {
 		t.Errorf("the mode change after the rotation went on into the rotated %s", filepath.Base(rotated))
+	}
+}
+
+// TestNeedsRestartNamesEachChangedKey: a reload names every changed key
+// that applies only at a restart, by its path in the file, and none that a
+// reload applies at once (policy, SSH, the MMPs, the log level).
+func TestNeedsRestartNamesEachChangedKey(t *testing.T) {
+	dir := t.TempDir()
+	base := func() *config.Config {
+		cfg := testConfig(dir)
+		cfg.Inputs.Files.Paths = []string{"/var/log/cms/*.log"}
+		cfg.Inputs.Syslog.Sources = []config.SyslogSource{{Address: "10.0.0.5", Hosts: []string{"cms1"}}}
+		cfg.Inventory.WebBridges = []config.WebBridge{{Name: "wb1", Hosts: []string{"cms1"}, MMP: config.MMP{Address: "cms1:22"}}}
+		cfg.Inventory.CallBridges = []config.CallBridge{{Name: "cb1", Hosts: []string{"cms1"}}}
+		return cfg
+	}
+	tests := []struct {
+		name   string
+		change func(*config.Config)
+		want   []string
+	}{
+		{"nothing", func(*config.Config) {}, nil},
+		{"applied at once", func(c *config.Config) {
+			c.Policy.Threshold++
+			c.Log.Level = "debug"
+			c.SSH.User = "other"
+			c.Inventory.WebBridges[0].MMP.Address = "cms1b:22"
+		}, nil},
+		{"log format", func(c *config.Config) { c.Log.Format = "json" }, []string{"log.format"}},
+		{"followed paths", func(c *config.Config) { c.Inputs.Files.Paths = append(c.Inputs.Files.Paths, "/tmp/x.log") }, []string{"inputs.files.paths"}},
+		{"a source's hosts", func(c *config.Config) { c.Inputs.Syslog.Sources[0].Hosts = []string{"cms2"} }, []string{"inputs.syslog.sources"}},
+		{"a web bridge's hosts", func(c *config.Config) { c.Inventory.WebBridges[0].Hosts = []string{"cms9"} }, []string{"inventory.webbridges[0].hosts"}},
+		{"one more web bridge", func(c *config.Config) {
+			c.Inventory.WebBridges = append(c.Inventory.WebBridges, config.WebBridge{Name: "wb2"})
+		}, []string{"inventory.webbridges"}},
+		{"a call bridge's hosts", func(c *config.Config) { c.Inventory.CallBridges[0].Hosts = []string{"cms2"} }, []string{"inventory.callbridges"}},
+		{"model and web", func(c *config.Config) {
+			c.Model.PeakWindow += time.Minute
+			c.Web.ListenAddresses = []string{"127.0.0.1:1"}
+		}, []string{"web.listen_address", "model.peak_window"}},
+		{"etcd and the cluster's name", func(c *config.Config) {
+			c.HA.Etcd.Endpoints = []string{"http://127.0.0.1:2379"}
+			c.CMSCluster = "lab"
+		}, []string{"cms_cluster", "ha.etcd.endpoints"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := base(), base()
+			tt.change(b)
+			if got := needsRestart(a, b); !slices.Equal(got, tt.want) {
+				t.Errorf("needsRestart = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

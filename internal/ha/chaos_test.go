@@ -408,7 +408,7 @@ func TestChaosWeekMatchesSingleInstance(t *testing.T) {
 			in.paused = false
 			n := len(m.record())
 			ds, err := in.act.Step(context.Background(), snapPre, pausedAt)
-			ordered := slices.ContainsFunc(ds, func(d policy.Decision) bool { return d.Restart })
+			ordered := slices.ContainsFunc(ds, func(d policy.Decision) bool { return d.RestartNow })
 			switch {
 			case len(m.record()) != n:
 				t.Errorf("the deposed leader %s sent a restart", in.name)

@@ -214,7 +214,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 	}
 	rec.InFlight = &ledger.Restart{Bridge: "wb3", Started: t0.Add(time.Hour), Forced: true}
 	rec.Breakers["wb2"] = ledger.Breaker{Tripped: true, Reason: "restart_failed", Since: t0.Add(2 * time.Second)}
-	rec.Recovering["wb1"] = ledger.Recovery{Restart: t0.Add(time.Second)}
+	rec.Recovering["wb1"] = ledger.Recovery{RestartEnded: t0.Add(time.Second)}
 	kv, err := encode(rec)
 	if err != nil {
 		t.Fatal(err)

@@ -98,9 +98,10 @@ type Breaker struct {
 
 // Recovery is a bridge waiting to show that its restart removed the leak.
 type Recovery struct {
-	// Restart is the end of the restart being verified; only samples newer
-	// than it count.
-	Restart time.Time `json:"restart"`
+	// RestartEnded is when the restart being verified ended; only samples
+	// newer than it count. (Its file key stays "restart", as written by
+	// earlier versions.)
+	RestartEnded time.Time `json:"restart"`
 }
 
 // ErrInFlight is returned by BeginRestart when a restart is already in flight.
@@ -327,7 +328,7 @@ func (s *State) FinishRestart(bridge string, end time.Time, result Result, outpu
 	s.state.History = slices.Insert(s.state.History, i, r)
 	s.state.InFlight = nil
 	if result != ResultFailed && result != ResultNotSent {
-		s.state.Recovering[bridge] = Recovery{Restart: r.End()}
+		s.state.Recovering[bridge] = Recovery{RestartEnded: r.End()}
 	}
 	s.prune(end)
 	return r, nil

@@ -87,7 +87,7 @@ func TestInFlightSurvivesKill(t *testing.T) {
 	if last, _ := s2.LastRestart("wb1"); !last.Started.Equal(t0) {
 		t.Errorf("last restart of wb1 = %+v, want the interrupted one (cooldown counts from it)", last)
 	}
-	if rec, ok := s2.Recovering("wb1"); !ok || !rec.Restart.Equal(t0.Add(10*time.Minute)) {
+	if rec, ok := s2.Recovering("wb1"); !ok || !rec.RestartEnded.Equal(t0.Add(10*time.Minute)) {
 		t.Errorf("interrupted restart must be verified: recovering = %+v, %v", rec, ok)
 	}
 	if _, found, _ := s2.AbandonInFlight(t0); found {

@@ -43,9 +43,9 @@ type Inputs struct {
 // Decision is the policy's verdict on one Web Bridge at one time.
 type Decision struct {
 	WebBridge string
-	// Restart is true when the bridge must be restarted now: every guard
+	// RestartNow is true when the bridge is to be restarted now: every guard
 	// holds and the mode is enforce (or the restart is forced).
-	Restart bool
+	RestartNow bool
 	// WouldRestart is true when every guard holds, in either mode.
 	WouldRestart bool
 	// Reason is the first guard that failed, observe_mode, or none.
@@ -120,7 +120,7 @@ func (e *Engine) EvaluateForced(snap cluster.Snapshot, led ledger.Reader, bridge
 	e.track(snap, led, now)
 	d = e.decide(snap, wb, led, now, Lift{Window: true, Load: true})
 	if d.WouldRestart {
-		d.Restart, d.Reason, d.Detail = true, ReasonNone, "forced: window and load guards lifted"
+		d.RestartNow, d.Reason, d.Detail = true, ReasonNone, "forced: window and load guards lifted"
 	}
 	return d, true
 }
@@ -193,13 +193,13 @@ func (e *Engine) decide(snap cluster.Snapshot, wb cluster.WebBridge, led ledger.
 	}
 	if rec, ok := led.Recovering(wb.Name); ok {
 		switch {
-		case e.recovered(snap, wb, rec.Restart):
+		case e.recovered(snap, wb, rec.RestartEnded):
 			d.Recovered = true
-		case !now.Before(rec.Restart.Add(cfg.RecoverTimeout)):
+		case !now.Before(rec.RestartEnded.Add(cfg.RecoverTimeout)):
 			d.Trip = TripNotRecovered
-			return block(ReasonBreakerTripped, "restarted at %s but no sample within recover_timeout %s showed the leak gone", stamp(rec.Restart, loc), cfg.RecoverTimeout)
+			return block(ReasonBreakerTripped, "restarted at %s but no sample within recover_timeout %s showed the leak gone", stamp(rec.RestartEnded, loc), cfg.RecoverTimeout)
 		default:
-			return block(ReasonRecovering, "restarted at %s; waiting for a sample showing the leak gone (until %s)", stamp(rec.Restart, loc), stamp(rec.Restart.Add(cfg.RecoverTimeout), loc))
+			return block(ReasonRecovering, "restarted at %s; waiting for a sample showing the leak gone (until %s)", stamp(rec.RestartEnded, loc), stamp(rec.RestartEnded.Add(cfg.RecoverTimeout), loc))
 		}
 	}
 	if f, ok := led.InFlight(); ok && f.Bridge == wb.Name {
@@ -245,7 +245,7 @@ func (e *Engine) decide(snap cluster.Snapshot, wb cluster.WebBridge, led ledger.
 	if other, rec, ok := e.otherDown(snap, led, wb.Name); ok {
 		// Its command has returned, but it is down or not yet seen back:
 		// restarting this one now would leave two bridges down at once.
-		return block(ReasonRestartInProgress, "%s restarted at %s and has not come back yet; never two restarts at once", other, stamp(rec.Restart, loc))
+		return block(ReasonRestartInProgress, "%s restarted at %s and has not come back yet; never two restarts at once", other, stamp(rec.RestartEnded, loc))
 	}
 	if in.RestartsLast24h >= cfg.MaxPerDay {
 		return block(ReasonDailyBudgetSpent, "%d restarts in the last 24h (max_per_day %d)", in.RestartsLast24h, cfg.MaxPerDay)
@@ -275,7 +275,7 @@ func (e *Engine) decide(snap cluster.Snapshot, wb cluster.WebBridge, led ledger.
 	}
 	d.WouldRestart = true
 	if cfg.Mode == ModeEnforce {
-		d.Restart = true
+		d.RestartNow = true
 		return block(ReasonNone, "%s%s", rule.why, emergencyWords(d.Emergency))
 	}
 	return block(ReasonObserveMode, "%s%s (observe mode)", rule.why, emergencyWords(d.Emergency))
@@ -310,7 +310,7 @@ func (e *Engine) otherDown(snap cluster.Snapshot, led ledger.Reader, name string
 			continue
 		}
 		rec, _ := led.Recovering(other)
-		if wb, ok := snap.WebBridge(other); ok && e.recovered(snap, wb, rec.Restart) {
+		if wb, ok := snap.WebBridge(other); ok && e.recovered(snap, wb, rec.RestartEnded) {
 			continue // back: its decision in this evaluation ends its recovery
 		}
 		return other, rec, true
@@ -336,7 +336,7 @@ func (e *Engine) choose(ds []Decision) {
 	}
 	for i := range ds {
 		if ds[i].WouldRestart && i != best {
-			ds[i].Restart, ds[i].WouldRestart = false, false
+			ds[i].RestartNow, ds[i].WouldRestart = false, false
 			ds[i].Reason = ReasonQueued
 			ds[i].Detail = fmt.Sprintf("%s goes first; never two restarts at once", ds[best].WebBridge)
 		}

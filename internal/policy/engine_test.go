@@ -200,9 +200,9 @@ func TestGuards(t *testing.T) {
 				t.Fatalf("%d decisions, want 1", len(ds))
 			}
 			d := ds[0]
-			if d.Reason != tc.want || d.Restart != tc.restart || d.WouldRestart != tc.would || d.Emergency != tc.emergency || d.Trip != tc.trip || d.Recovered != tc.recovered {
+			if d.Reason != tc.want || d.RestartNow != tc.restart || d.WouldRestart != tc.would || d.Emergency != tc.emergency || d.Trip != tc.trip || d.Recovered != tc.recovered {
 				t.Fatalf("decision = reason %s restart %v would %v emergency %v trip %q recovered %v (%s)\nwant reason %s restart %v would %v emergency %v trip %q recovered %v",
-					d.Reason, d.Restart, d.WouldRestart, d.Emergency, d.Trip, d.Recovered, d.Detail,
+					d.Reason, d.RestartNow, d.WouldRestart, d.Emergency, d.Trip, d.Recovered, d.Detail,
 					tc.want, tc.restart, tc.would, tc.emergency, tc.trip, tc.recovered)
 			}
 			if !strings.Contains(d.Detail, tc.detailPart) {
@@ -242,7 +242,7 @@ func TestOneRestartPerEvaluation(t *testing.T) {
 	ds := e.Evaluate(snap, led, testNow)
 	var chosen []string
 	for _, d := range ds {
-		if d.Restart {
+		if d.RestartNow {
 			chosen = append(chosen, d.WebBridge)
 		} else if d.Reason != ReasonQueued {
 			t.Errorf("%s: reason %s, want queued", d.WebBridge, d.Reason)
@@ -259,8 +259,8 @@ func TestOneRestartPerEvaluation(t *testing.T) {
 	snap.WebBridges[2].Sessions = 149
 	e.Evaluate(shift(snap, -time.Hour), led, later.Add(-time.Hour))
 	for _, d := range e.Evaluate(snap, led, later) {
-		if d.Restart != (d.WebBridge == "wb3") {
-			t.Errorf("%s: restart %v (%s %s)", d.WebBridge, d.Restart, d.Reason, d.Detail)
+		if d.RestartNow != (d.WebBridge == "wb3") {
+			t.Errorf("%s: restart %v (%s %s)", d.WebBridge, d.RestartNow, d.Reason, d.Detail)
 		}
 	}
 }
@@ -290,8 +290,8 @@ func TestEvaluateForced(t *testing.T) {
 			e := NewEngine(cfg)
 			e.Evaluate(shift(snap, -time.Hour), led, outside.Add(-time.Hour))
 			d, ok := e.EvaluateForced(snap, led, "wb1", outside)
-			if !ok || d.Reason != tc.want || d.Restart != tc.restart {
-				t.Fatalf("forced = %s restart %v (%s), want %s restart %v", d.Reason, d.Restart, d.Detail, tc.want, tc.restart)
+			if !ok || d.Reason != tc.want || d.RestartNow != tc.restart {
+				t.Fatalf("forced = %s restart %v (%s), want %s restart %v", d.Reason, d.RestartNow, d.Detail, tc.want, tc.restart)
 			}
 		})
 	}
@@ -342,7 +342,7 @@ func TestNoWindowMeansNever(t *testing.T) {
 	led := ledger.NewMemory()
 	e.Evaluate(snap, led, now.Add(-2*time.Hour))
 	for _, d := range e.Evaluate(snap, led, now) {
-		if d.Restart || d.Reason != ReasonOutsideWindow || !strings.Contains(d.Detail, "no policy.windows") {
+		if d.RestartNow || d.Reason != ReasonOutsideWindow || !strings.Contains(d.Detail, "no policy.windows") {
 			t.Errorf("decision = %+v", d)
 		}
 	}
@@ -364,14 +364,14 @@ func TestOnlyRestartableBridgesAreChosen(t *testing.T) {
 		got[d.WebBridge] = d
 	}
 	for _, n := range []string{"lab-wb", "wb2"} {
-		if d := got[n]; d.Restart || d.WouldRestart || d.Reason != ReasonNotRestartable {
-			t.Errorf("%s: restart=%v reason=%s (%s), want not_restartable", n, d.Restart, d.Reason, d.Detail)
+		if d := got[n]; d.RestartNow || d.WouldRestart || d.Reason != ReasonNotRestartable {
+			t.Errorf("%s: restart=%v reason=%s (%s), want not_restartable", n, d.RestartNow, d.Reason, d.Detail)
 		}
 	}
-	if d := got["wb1"]; !d.Restart {
+	if d := got["wb1"]; !d.RestartNow {
 		t.Errorf("wb1 (listed, with an MMP) not restarted: %s (%s)", d.Reason, d.Detail)
 	}
-	if d, _ := e.EvaluateManual(snap, led, "lab-wb", testNow); d.Restart {
+	if d, _ := e.EvaluateManual(snap, led, "lab-wb", testNow); d.RestartNow {
 		t.Error("an operator's restart of a discovered bridge was allowed")
 	}
 }
@@ -385,10 +385,10 @@ func TestLoadGuardCountsTheLatestPeak(t *testing.T) {
 	snap.Leak.CMAActive, snap.Leak.CMAPeak, snap.Leak.CMALoad = 2, 9, 9
 	e.Evaluate(snap, led, testNow.Add(-time.Hour))
 	d := e.Evaluate(snap, led, testNow)[0]
-	if d.Restart || d.Reason != ReasonTooManyActiveSessions || d.Inputs.CMALoad != 9 {
-		t.Errorf("restart=%v reason=%s load=%d (%s), want too_many_active_sessions on 9", d.Restart, d.Reason, d.Inputs.CMALoad, d.Detail)
+	if d.RestartNow || d.Reason != ReasonTooManyActiveSessions || d.Inputs.CMALoad != 9 {
+		t.Errorf("restart=%v reason=%s load=%d (%s), want too_many_active_sessions on 9", d.RestartNow, d.Reason, d.Inputs.CMALoad, d.Detail)
 	}
-	if fd, _ := e.EvaluateForced(snap, led, "wb1", testNow); !fd.Restart {
+	if fd, _ := e.EvaluateForced(snap, led, "wb1", testNow); !fd.RestartNow {
 		t.Errorf("forced restart refused: %s (%s); --force lifts the load guard", fd.Reason, fd.Detail)
 	}
 }
@@ -429,7 +429,7 @@ func TestNoRestartWhileAnotherIsDown(t *testing.T) {
 	e.Evaluate(shift(snap, -time.Hour), led, testNow.Add(-time.Hour))
 	addRestart(t, led, "wb1", testNow.Add(-10*time.Second), ledger.ResultOK, false)
 	for _, d := range e.Evaluate(snap, led, testNow) {
-		if d.Restart {
+		if d.RestartNow {
 			t.Fatalf("%s restarted while wb1 has not come back from its restart", d.WebBridge)
 		}
 		if d.WebBridge == "wb2" && (d.Reason != ReasonRestartInProgress || !strings.Contains(d.Detail, "wb1")) {
@@ -444,7 +444,7 @@ func TestNoRestartWhileAnotherIsDown(t *testing.T) {
 		if d.WebBridge == "wb1" && !d.Recovered {
 			t.Errorf("wb1 not seen back: %s (%s)", d.Reason, d.Detail)
 		}
-		if d.Restart {
+		if d.RestartNow {
 			chosen = append(chosen, d.WebBridge)
 		}
 	}

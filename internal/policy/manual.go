@@ -19,7 +19,7 @@ func (e *Engine) EvaluateManual(snap cluster.Snapshot, led ledger.Reader, bridge
 	e.track(snap, led, now)
 	d = e.decide(snap, wb, led, now, Lift{})
 	if d.WouldRestart {
-		d.Restart, d.Reason, d.Detail = true, ReasonNone, "requested by the operator; every guard holds"
+		d.RestartNow, d.Reason, d.Detail = true, ReasonNone, "requested by the operator; every guard holds"
 	}
 	return d, true
 }

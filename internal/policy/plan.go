@@ -63,7 +63,7 @@ func (v Verdict) Words() string {
 // VerdictOf returns the decision's verdict.
 func VerdictOf(d Decision) Verdict {
 	switch {
-	case d.Restart:
+	case d.RestartNow:
 		return VerdictRestart
 	case d.WouldRestart:
 		return VerdictWouldRestart
