@@ -5,6 +5,8 @@
 // when the committed file differs from what the generator writes.
 package grafana
 
+//lint:file-ignore SA1019 the SDK deprecates the v1 dashboard model for v2, which Grafana 11 (docker-compose.yml pins 11.2) cannot provision
+
 import (
 	"bytes"
 	"encoding/json"

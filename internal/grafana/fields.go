@@ -116,8 +116,6 @@ func prop(id string, value any) dashboard.DynamicConfigValue {
 	return dashboard.DynamicConfigValue{Id: id, Value: value}
 }
 
-func fixed(color string) map[string]any { return map[string]any{"mode": "fixed", "fixedColor": color} }
-
 func sortedKeys(m map[string][2]string) []string {
 	return slices.Sorted(maps.Keys(m))
 }

@@ -136,8 +136,6 @@ func (in *instance) start() {
 	in.lw, in.url = harness.StartLeakwatch(in.p.t, []string{"LW_TEST_MMP_PASSWORD=" + mmpPass}, in.name, in.cfgPath)
 }
 
-func (in *instance) requireRunning() { in.lw.RequireRunning(in.p.t, in.name) }
-
 func (in *instance) kill() { in.lw.Kill() }
 
 func (in *instance) pause() {
