@@ -66,16 +66,6 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func get(url string) (int, string) {
-	resp, err := http.Get(url)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
 // startRun runs `leakwatch run args...` in process until the test ends.
 func startRun(t *testing.T, args ...string) *harness.Buffer {
 	t.Helper()
@@ -96,7 +86,7 @@ func waitReady(t *testing.T, base string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		if code, _ := get(base + "/-/ready"); code == http.StatusOK {
+		if code, _ := harness.Get(base + "/-/ready"); code == http.StatusOK {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -111,7 +101,7 @@ func TestRunServesOnEveryListenAddress(t *testing.T) {
 	startRun(t, "--web.listen-address", a1, "--web.listen-address="+a2)
 	for _, a := range []string{a1, a2} {
 		waitReady(t, "http://"+a)
-		if code, body := get("http://" + a + "/metrics"); code != 200 || !strings.Contains(body, "leakwatch_build_info") {
+		if code, body := harness.Get("http://" + a + "/metrics"); code != 200 || !strings.Contains(body, "leakwatch_build_info") {
 			t.Errorf("%s/metrics: %d", a, code)
 		}
 	}
@@ -122,13 +112,13 @@ func TestRunTelemetryPath(t *testing.T) {
 	startRun(t, "--web.listen-address", a, "--web.telemetry-path", "/lw/metrics")
 	base := "http://" + a
 	waitReady(t, base)
-	if code, body := get(base + "/lw/metrics"); code != 200 || !strings.Contains(body, "leakwatch_build_info") {
+	if code, body := harness.Get(base + "/lw/metrics"); code != 200 || !strings.Contains(body, "leakwatch_build_info") {
 		t.Errorf("/lw/metrics: %d", code)
 	}
-	if code, _ := get(base + "/metrics"); code != http.StatusNotFound {
+	if code, _ := harness.Get(base + "/metrics"); code != http.StatusNotFound {
 		t.Errorf("/metrics: %d, want 404 once the metrics moved", code)
 	}
-	if _, page := get(base + "/"); !strings.Contains(page, `href="/lw/metrics"`) {
+	if _, page := harness.Get(base + "/"); !strings.Contains(page, `href="/lw/metrics"`) {
 		t.Error("the status page does not link the moved metrics")
 	}
 }

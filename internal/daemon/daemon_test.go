@@ -65,7 +65,7 @@ func TestRunFollowsFileReceivesSyslogAndServesMetrics(t *testing.T) {
 
 	var m string
 	harness.Eventually(t, 20*time.Second, "syslog samples on /metrics", func() bool {
-		m = scrape(t, base+"/metrics")
+		m = harness.Body(t, base+"/metrics")
 		return strings.Contains(m, `cms_webbridge_sessions{webbridge="cms3"} 7`) && strings.Contains(m, `cms_callbridge_cma_sessions{callbridge="cms4"} 0`)
 	})
 	for _, want := range []string{
@@ -86,7 +86,7 @@ func TestRunFollowsFileReceivesSyslogAndServesMetrics(t *testing.T) {
 	if !strings.Contains(m, `cms_webbridge_leaked_sessions_lower_bound{webbridge="cms2"} 35`) {
 		t.Errorf("cms2's proven leak is not 35:\n%s", m)
 	}
-	if api := scrape(t, base+"/api/v1/status"); !strings.Contains(api, `"cms2"`) {
+	if api := harness.Body(t, base+"/api/v1/status"); !strings.Contains(api, `"cms2"`) {
 		t.Errorf("/api/v1/status lacks cms2: %s", api)
 	}
 }

@@ -3,10 +3,8 @@ package daemon
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -71,15 +69,4 @@ func startDaemon(tb testing.TB, opts Options) (*Daemon, string) {
 		wg.Wait()
 	})
 	return d, "http://" + l.Addr().String()
-}
-
-func scrape(t *testing.T, url string) string {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
 }

@@ -39,12 +39,12 @@ func TestSyslogHostBoundToAnotherAddressIsRejected(t *testing.T) {
 	rejected := `leakwatch_input_errors_total{reason="` + syslogrecv.ReasonHostNotAllowed + `",source="syslog"} 1`
 
 	send("127.0.0.6", "cms1", 149) // forged
-	harness.Eventually(t, 20*time.Second, "the forged line counted", func() bool { return strings.Contains(scrape(t, base+"/metrics"), rejected) })
+	harness.Eventually(t, 20*time.Second, "the forged line counted", func() bool { return strings.Contains(harness.Body(t, base+"/metrics"), rejected) })
 	send("127.0.0.5", "cms1", 40)
 	send("127.0.0.6", "cms2", 12)
 	var m string
 	harness.Eventually(t, 20*time.Second, "the genuine lines applied", func() bool {
-		m = scrape(t, base+"/metrics")
+		m = harness.Body(t, base+"/metrics")
 		return strings.Contains(m, `cms_webbridge_sessions{webbridge="cms1"} 40`) && strings.Contains(m, `cms_webbridge_sessions{webbridge="cms2"} 12`)
 	})
 	if !strings.Contains(m, rejected) {

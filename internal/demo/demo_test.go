@@ -2,9 +2,7 @@ package demo
 
 import (
 	"context"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -15,6 +13,7 @@ import (
 	"github.com/leakwatch/leakwatch/internal/audit"
 	"github.com/leakwatch/leakwatch/internal/config"
 	"github.com/leakwatch/leakwatch/internal/daemon"
+	"github.com/leakwatch/leakwatch/internal/integration/harness"
 	"github.com/leakwatch/leakwatch/internal/mmp"
 )
 
@@ -27,17 +26,6 @@ type sshRestarter struct {
 func (r *sshRestarter) Restart(ctx context.Context, bridge string) (string, error) {
 	res, err := r.c.Run(ctx, r.targets[bridge])
 	return res.Output, err
-}
-
-func get(t *testing.T, url string) string {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
 }
 
 // TestDemoRestartsTheLeakingBridge runs the whole loop at high speed: the
@@ -81,9 +69,9 @@ func TestDemoRestartsTheLeakingBridge(t *testing.T) {
 	deadline := time.Now().Add(80 * time.Second)
 	for {
 		if time.Now().After(deadline) {
-			t.Fatalf("no restart within the deadline; restarts %v\nmetrics:\n%s", d.Restarts(), get(t, url+"metrics"))
+			t.Fatalf("no restart within the deadline; restarts %v\nmetrics:\n%s", d.Restarts(), harness.Body(t, url+"metrics"))
 		}
-		if m := get(t, url+"metrics"); strings.Contains(m, `leakwatch_restarts_total{result="ok",webbridge="cms2"} 1`) {
+		if m := harness.Body(t, url+"metrics"); strings.Contains(m, `leakwatch_restarts_total{result="ok",webbridge="cms2"} 1`) {
 			break
 		}
 		time.Sleep(250 * time.Millisecond)
@@ -114,13 +102,13 @@ func TestDemoRestartsTheLeakingBridge(t *testing.T) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	page := get(t, url)
+	page := harness.Body(t, url)
 	for _, want := range []string{"cms1", "cms2", "cms3", "enforce"} {
 		if !strings.Contains(strings.ToLower(page), want) {
 			t.Errorf("status page lacks %q", want)
 		}
 	}
-	if strings.Contains(page, demoPassword) || strings.Contains(get(t, url+"metrics"), demoPassword) {
+	if strings.Contains(page, demoPassword) || strings.Contains(harness.Body(t, url+"metrics"), demoPassword) {
 		t.Error("the MMP password leaked into the page or the metrics")
 	}
 }

@@ -248,6 +248,27 @@ func Get(url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// Body fetches url and returns its body; a failed request fails the test.
+func Body(t testing.TB, url string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("reading %s: %v", url, err)
+	}
+	return string(b)
+}
+
 // Metric returns the value of the sample whose name and labels (as they
 // appear in the exposition, e.g. `leakwatch_lines_total{source="files"}`)
 // match series exactly, from a /metrics body.
