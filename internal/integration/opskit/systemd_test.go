@@ -80,22 +80,29 @@ func TestSystemdUnitHardening(t *testing.T) {
 	}
 }
 
+// unitWithStub returns a temporary folder and the text of the shipped unit
+// named name with ExecStart pointing at a stub leakwatch in that folder.
+func unitWithStub(t *testing.T, name string) (dir, text string) {
+	t.Helper()
+	unit, err := os.ReadFile(repoPath(t, "config", "systemd", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = t.TempDir()
+	exe := filepath.Join(dir, "leakwatch")
+	if err := os.WriteFile(exe, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir, strings.ReplaceAll(string(unit), unitBinary, exe)
+}
+
 // TestSystemdAnalyzeVerify runs systemd-analyze verify on a copy of the
 // unit whose ExecStart points at an executable that exists. verify exits 0
 // on unknown keys and bad values, so any message naming the unit counts as
 // a failure; the broken copy shows that such messages are noticed.
 func TestSystemdAnalyzeVerify(t *testing.T) {
 	bin := optionalTool(t, "systemd-analyze")
-	unit, err := os.ReadFile(repoPath(t, "config", "systemd", "leakwatch.service"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	exe := filepath.Join(dir, "leakwatch")
-	if err := os.WriteFile(exe, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	text := strings.ReplaceAll(string(unit), unitBinary, exe)
+	dir, text := unitWithStub(t, "leakwatch.service")
 
 	tests := []struct {
 		name     string
@@ -179,16 +186,7 @@ func TestSystemdTemplateMatchesUnit(t *testing.T) {
 // the template, and notices a misspelled key in it.
 func TestSystemdAnalyzeVerifyTemplate(t *testing.T) {
 	bin := optionalTool(t, "systemd-analyze")
-	unit, err := os.ReadFile(repoPath(t, "config", "systemd", "leakwatch@.service"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	exe := filepath.Join(dir, "leakwatch")
-	if err := os.WriteFile(exe, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	text := strings.ReplaceAll(string(unit), unitBinary, exe)
+	dir, text := unitWithStub(t, "leakwatch@.service")
 	for _, tt := range []struct {
 		template string
 		unit     string
