@@ -57,20 +57,27 @@ var domainLines = []struct {
 	},
 }
 
+// checkHeader parses line's header and checks that it has the time and the
+// host, tag and message text given.
+func checkHeader(t *testing.T, line, host, tag, msg string, at time.Time) {
+	t.Helper()
+	b := []byte(line)
+	h := parseHeader(b, time.UTC, ref, false)
+	if h.reason != "" {
+		t.Fatalf("reason %q", h.reason)
+	}
+	if !h.timeOK || !h.t.Equal(at) {
+		t.Errorf("time = %v (ok %v), want %v", h.t, h.timeOK, at)
+	}
+	if string(h.host) != host || string(h.tag) != tag || string(b[h.msg:]) != msg {
+		t.Errorf("host %q tag %q msg %q, want %q %q %q", h.host, h.tag, b[h.msg:], host, tag, msg)
+	}
+}
+
 func TestParseHeaderDomainLines(t *testing.T) {
 	for _, tc := range domainLines {
 		t.Run(tc.host, func(t *testing.T) {
-			b := []byte(tc.line)
-			h := parseHeader(b, time.UTC, ref, false)
-			if h.reason != "" {
-				t.Fatalf("reason %q", h.reason)
-			}
-			if !h.timeOK || !h.t.Equal(tc.time) {
-				t.Errorf("time = %v (ok %v), want %v", h.t, h.timeOK, tc.time)
-			}
-			if string(h.host) != tc.host || string(h.tag) != tc.tag || string(b[h.msg:]) != tc.msg {
-				t.Errorf("host %q tag %q msg %q, want %q %q %q", h.host, h.tag, b[h.msg:], tc.host, tc.tag, tc.msg)
-			}
+			checkHeader(t, tc.line, tc.host, tc.tag, tc.msg, tc.time)
 		})
 	}
 }
@@ -126,17 +133,7 @@ func TestParseHeaderVariants(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			b := []byte(tc.line)
-			h := parseHeader(b, time.UTC, ref, false)
-			if h.reason != "" {
-				t.Fatalf("reason %q", h.reason)
-			}
-			if !h.timeOK || !h.t.Equal(tc.time) {
-				t.Errorf("time = %v (ok %v), want %v", h.t, h.timeOK, tc.time)
-			}
-			if string(h.host) != tc.host || string(h.tag) != tc.tag || string(b[h.msg:]) != tc.msg {
-				t.Errorf("host %q tag %q msg %q, want %q %q %q", h.host, h.tag, b[h.msg:], tc.host, tc.tag, tc.msg)
-			}
+			checkHeader(t, tc.line, tc.host, tc.tag, tc.msg, tc.time)
 		})
 	}
 }
