@@ -16,6 +16,7 @@ import (
 // it and audits the request, and the proof is back. A listed host is
 // refused, and without a running daemon there is nothing to forget.
 func TestForgetThroughTheDaemon(t *testing.T) {
+	t.Setenv("USER", "")
 	s := newSite(t, siteOptions{bridges: []string{"wb1"}, extra: operatorPolicy})
 	if err := os.MkdirAll(s.stateDir, 0o700); err != nil {
 		t.Fatal(err)
@@ -66,5 +67,12 @@ func TestForgetThroughTheDaemon(t *testing.T) {
 	es := auditEvents(t, s, "", audit.EventForget)
 	if len(es) != 2 || es[0].Reason != "forgotten" || !strings.Contains(es[0].Detail, "LAB-CB") || es[1].Reason != "refused" {
 		t.Errorf("forget audit entries = %+v, want forgotten then refused", es)
+	}
+	// Who asked is named even without $USER (unset under systemd-run,
+	// cron, containers): the audit said user "".
+	for _, e := range es {
+		if strings.Contains(e.Detail, `user ""`) {
+			t.Errorf("forget audit entry names nobody: %s", e.Detail)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"os/user"
 	"syscall"
 	"time"
 
@@ -50,7 +51,7 @@ func resetCmd(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	req := control.Request{Kind: control.KindReset, Bridge: bridge, User: os.Getenv("USER")}
+	req := control.Request{Kind: control.KindReset, Bridge: bridge, User: requester(env)}
 	return operate(ctx, env, cfg, req, func(act *actuator.Actuator) (control.Response, error) {
 		was, err := act.ResetBreaker(bridge, time.Now())
 		if err != nil {
@@ -70,7 +71,7 @@ func restartCmd(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	req := control.Request{Kind: control.KindRestart, Bridge: bridge, Force: *force, User: os.Getenv("USER")}
+	req := control.Request{Kind: control.KindRestart, Bridge: bridge, Force: *force, User: requester(env)}
 	return operate(ctx, env, cfg, req, func(*actuator.Actuator) (control.Response, error) {
 		return control.Response{}, errors.New("leakwatch restart needs the running leakwatch: its model holds the current stats the guards check (start `leakwatch run` and retry)")
 	})
@@ -159,8 +160,23 @@ func forgetCmd(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	req := control.Request{Kind: control.KindForget, Host: host, User: os.Getenv("USER")}
+	req := control.Request{Kind: control.KindForget, Host: host, User: requester(env)}
 	return operate(ctx, env, cfg, req, func(*actuator.Actuator) (control.Response, error) {
 		return control.Response{}, fmt.Errorf("no leakwatch is running on state_dir %s: forget acts on the running daemon's model (a leakwatch that starts knows no host until it reports; check --state-dir)", cfg.StateDir)
 	})
+}
+
+// requester names who asks, for the daemon's log and audit log: the user
+// sudo ran the command for, else the account this process runs as (from
+// the system, since $USER is often unset: under systemd-run, cron, a
+// container), else $USER. It is what the command says; the daemon cannot
+// check it.
+func requester(env *Env) string {
+	if s := env.Getenv("SUDO_USER"); s != "" && os.Geteuid() == 0 {
+		return s + " (sudo)"
+	}
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return env.Getenv("USER")
 }
