@@ -63,6 +63,12 @@ type tailedFile struct {
 	copyOf *tailedFile
 	copies []*tailedFile
 
+	// seq orders files by the age of their content: by when the follower
+	// opened them, since a file rotated away was opened before the one now
+	// at its path; 0 for copytruncate's copy, whose content is older than
+	// any live file's (see Follower.readOlder).
+	seq uint64
+
 	draining   bool      // left its path; read until quiet for RotateWait
 	lastGrowth time.Time // when a read last returned data
 	initial    bool      // present at start and not yet read to its end

@@ -1,11 +1,13 @@
 package follow
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -62,6 +64,8 @@ type Follower struct {
 	saveNow        bool // a file was placed: save without waiting for the ticker
 	lastWatchLog   time.Time
 	lastCutLog     time.Time
+	seq            uint64 // the last tailedFile.seq given
+	readingOlder   bool   // in readOlder: no nested catch-up
 }
 
 // cutLogEvery limits how often lines cut at MaxLineBytes are logged; the
@@ -211,6 +215,7 @@ func (f *Follower) poll() {
 // readFile reads t up to its end, or up to budget bytes if budget > 0, and
 // delivers its complete lines. It returns whether data is left.
 func (f *Follower) readFile(t *tailedFile, budget int64) (more bool) {
+	f.readOlder(t)
 	if (t.pending && !f.decide(t)) || (t.copyOf != nil && f.stillCopy(t)) {
 		// Nothing to read yet, or all of it read from the original: it
 		// holds nothing back.
@@ -271,6 +276,33 @@ func (f *Follower) readFile(t *tailedFile, budget int64) (more bool) {
 		delete(f.backlog, t)
 	}
 	return more
+}
+
+// readOlder reads, before t, every file opened before it (up to the read
+// budget each). A
+// file rotated away was opened before the one that took its path; the
+// writer may still append to it after the rename, before it opens the new
+// file. Events and map order would otherwise let the new file's lines
+// overtake the rotated file's last ones, so a bridge's samples would arrive
+// out of order. A file with nothing new costs one read that returns none.
+func (f *Follower) readOlder(t *tailedFile) {
+	if f.readingOlder || t.copyOf != nil || len(t.copies) > 0 {
+		// copytruncate's pair orders itself: the copy takes over from
+		// the original's offset when the original is truncated.
+		return
+	}
+	f.readingOlder = true
+	defer func() { f.readingOlder = false }()
+	var older []*tailedFile
+	for _, u := range f.files {
+		if u.seq < t.seq && !u.pending && u.copyOf == nil && len(u.copies) == 0 {
+			older = append(older, u)
+		}
+	}
+	slices.SortFunc(older, func(a, b *tailedFile) int { return cmp.Compare(a.seq, b.seq) })
+	for _, u := range older {
+		f.readFile(u, readBudget)
+	}
 }
 
 // doneInitial notes that a file present at start was read to its end.

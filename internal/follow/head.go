@@ -131,6 +131,9 @@ func (f *Follower) decide(t *tailedFile) bool {
 	if !matched {
 		return true
 	}
+	// A copy holds content older than any file now being written: its
+	// lines go before theirs (see readOlder).
+	t.seq = 0
 	if off > 0 {
 		t.off, t.fpN, t.adopted = off, 0, true
 	}

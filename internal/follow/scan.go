@@ -199,6 +199,8 @@ func (f *Follower) openCandidate(path, logical string) *tailedFile {
 	}
 	f.pathOK(path)
 	t := newTailedFile(logical, id, fh, f.cfg.MaxLineBytes)
+	f.seq++
+	t.seq = f.seq
 	t.deliver = func(b []byte) { f.handle(Line{Path: t.path, Data: b}) }
 	t.lastGrowth = f.now()
 	if e, ok := f.resume[id]; ok {
