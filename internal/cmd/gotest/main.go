@@ -10,6 +10,8 @@
 // -race runs the unit packages under the race detector and the packages
 // under internal/integration without it: those start real components, are
 // timing-sensitive, and the detector would only slow what they start.
+// -rerun-fails N runs each failed test again, up to N times; one that then
+// passes is listed as flaky, by name, and does not fail the run.
 // Every other flag goes to go test unchanged. The exit status is go test's.
 package main
 
@@ -21,7 +23,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -41,8 +45,11 @@ type event struct {
 
 // summary collects what the events said.
 type summary struct {
-	passed, failed int
-	skipped        []skip
+	// outcome is each test's last result ("pass", "fail"), by package
+	// and name; reruns overwrite it. firstFailed keeps what failed first.
+	outcome     map[string]string
+	firstFailed map[string]bool
+	skipped     []skip
 	// output holds each running test's lines until it ends: shown if it
 	// fails, mined for the reason if it skips.
 	output     map[string][]string
@@ -53,10 +60,25 @@ type skip struct{ pkg, test, reason string }
 
 func run(args []string, stdout, stderr io.Writer) int {
 	race := false
+	reruns := 0
 	var pass []string
-	for _, a := range args {
-		if a == "-race" || a == "--race" {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "-race" || a == "--race":
 			race = true
+			continue
+		case a == "-rerun-fails" && i+1 < len(args):
+			i++
+			a = "-rerun-fails=" + args[i]
+			fallthrough
+		case strings.HasPrefix(a, "-rerun-fails="):
+			n, err := strconv.Atoi(strings.TrimPrefix(a, "-rerun-fails="))
+			if err != nil || n < 0 {
+				fmt.Fprintf(stderr, "gotest: -rerun-fails wants a whole number, got %q\n", a)
+				return 2
+			}
+			reruns = n
 			continue
 		}
 		pass = append(pass, a)
@@ -65,7 +87,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(pkgs) == 0 {
 		pkgs = []string{"./..."}
 	}
-	s := &summary{output: map[string][]string{}, failedPkgs: map[string]bool{}}
+	s := &summary{output: map[string][]string{}, failedPkgs: map[string]bool{},
+		outcome: map[string]string{}, firstFailed: map[string]bool{}}
 	status := 0
 	if race {
 		unit, integration, err := splitPackages(pkgs)
@@ -82,11 +105,45 @@ func run(args []string, stdout, stderr io.Writer) int {
 	} else {
 		status = goTest(append(flags, pkgs...), s, stdout, stderr)
 	}
-	s.report(stdout)
-	if status == 0 && s.failed > 0 {
+	for range reruns {
+		failing := s.failingTests()
+		if len(failing) == 0 || len(s.failedPkgs) > len(failing) {
+			break // nothing to rerun, or a package failed outside its tests
+		}
+		fmt.Fprintf(stdout, "\n== rerunning the failed tests of %d package(s)\n", len(failing))
+		status = 0
+		for pkg, tests := range failing {
+			args := append([]string{}, flags...)
+			if race && !strings.Contains(pkg, "/internal/integration/") {
+				args = append(args, "-race")
+			}
+			args = append(args, "-count=1", "-run", "^("+strings.Join(tests, "|")+")$", pkg)
+			delete(s.failedPkgs, pkg)
+			status = max(status, goTest(args, s, stdout, stderr))
+		}
+	}
+	if _, failed := s.report(stdout); status == 0 && failed > 0 {
 		status = 1
 	}
 	return status
+}
+
+// failingTests returns, by package, the top-level tests that failed last.
+func (s *summary) failingTests() map[string][]string {
+	out := map[string][]string{}
+	seen := map[string]bool{}
+	for key, o := range s.outcome {
+		if o != "fail" {
+			continue
+		}
+		pkg, test, _ := strings.Cut(key, " ")
+		top, _, _ := strings.Cut(test, "/")
+		if !seen[pkg+" "+top] {
+			seen[pkg+" "+top] = true
+			out[pkg] = append(out[pkg], regexp.QuoteMeta(top))
+		}
+	}
+	return out
 }
 
 // splitArgs tells go test flags from package patterns. A flag's value is
@@ -182,7 +239,7 @@ func (s *summary) apply(e event, w io.Writer) {
 		if e.Test == "" {
 			fmt.Fprintf(w, "ok  \t%s\t%.3fs\n", e.Package, e.Elapsed)
 		} else {
-			s.passed++
+			s.outcome[key] = "pass"
 		}
 		delete(s.output, key)
 	case "skip":
@@ -194,7 +251,10 @@ func (s *summary) apply(e event, w io.Writer) {
 		delete(s.output, key)
 	case "fail":
 		if e.Test != "" {
-			s.failed++
+			if _, ran := s.outcome[key]; !ran {
+				s.firstFailed[key] = true
+			}
+			s.outcome[key] = "fail"
 			for _, l := range s.output[key] {
 				fmt.Fprint(w, l)
 			}
@@ -232,8 +292,22 @@ func reason(lines []string) string {
 }
 
 // report prints the skipped tests, grouped by reason so that one missing
-// program is one line, then the count.
-func (s *summary) report(w io.Writer) {
+// program is one line, the tests that failed and then passed when run
+// again, then the count. It returns the numbers of passed and failed tests.
+func (s *summary) report(w io.Writer) (passed, failed int) {
+	var flaky []string
+	for key, o := range s.outcome {
+		switch o {
+		case "pass":
+			passed++
+			if s.firstFailed[key] {
+				pkg, test, _ := strings.Cut(key, " ")
+				flaky = append(flaky, shortPkg(pkg)+"."+test)
+			}
+		case "fail":
+			failed++
+		}
+	}
 	if len(s.skipped) > 0 {
 		fmt.Fprintf(w, "\nSkipped tests (not proven on this machine):\n")
 		byReason := map[string][]string{}
@@ -263,7 +337,12 @@ func (s *summary) report(w io.Writer) {
 		sort.Strings(pkgs)
 		fmt.Fprintf(w, "\nFailed packages: %s\n", strings.Join(pkgs, " "))
 	}
-	fmt.Fprintf(w, "\n%d passed, %d failed, %d skipped\n", s.passed, s.failed, len(s.skipped))
+	if len(flaky) > 0 {
+		sort.Strings(flaky)
+		fmt.Fprintf(w, "\nFlaky: failed, then passed when run again (a defect to find, not a pass):\n  %s\n", strings.Join(flaky, "\n  "))
+	}
+	fmt.Fprintf(w, "\n%d passed, %d failed, %d skipped\n", passed, failed, len(s.skipped))
+	return passed, failed
 }
 
 // shortPkg drops the module path.

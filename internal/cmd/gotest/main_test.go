@@ -41,3 +41,29 @@ func TestSplitArgs(t *testing.T) {
 		t.Errorf("flags %q, packages %q", flags, pkgs)
 	}
 }
+
+// TestRerunFails: a test that fails once then passes is named as flaky and
+// does not fail the run; one that keeps failing still does.
+func TestRerunFails(t *testing.T) {
+	t.Chdir(filepath.Join("testdata", "flaky"))
+	t.Setenv("FLAKY_MARK", filepath.Join(t.TempDir(), "mark"))
+	var out, errOut bytes.Buffer
+	if status := run([]string{"-rerun-fails", "2", "-count=1", "./..."}, &out, &errOut); status != 0 {
+		t.Errorf("exit status %d, want 0 for a test that passes when run again:\n%s\n%s", status, out.String(), errOut.String())
+	}
+	for _, want := range []string{"Flaky:", "p.TestFailsOnce", "\n2 passed, 0 failed, 0 skipped\n"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+
+	t.Setenv("FLAKY_ALWAYS", "1")
+	t.Setenv("FLAKY_MARK", filepath.Join(t.TempDir(), "mark"))
+	out.Reset()
+	if status := run([]string{"-rerun-fails=1", "-count=1", "./..."}, &out, &errOut); status == 0 {
+		t.Errorf("exit status 0 with a test that always fails:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "\n1 passed, 1 failed, 0 skipped\n") {
+		t.Errorf("counts wrong:\n%s", out.String())
+	}
+}
