@@ -246,14 +246,14 @@ func (a *Actuator) Step(ctx context.Context, snap cluster.Snapshot, now time.Tim
 		a.mu.Unlock()
 		return ds, err
 	}
-	_, rerr := a.restartLocked(ctx, *order, false, now) // unlocks
+	_, rerr := a.restartLocked(ctx, *order, false, "", now) // unlocks
 	return ds, errors.Join(err, rerr)
 }
 
 // restartLocked performs one restart. It is called with a.mu held and
 // releases it while the command runs: the saved in-flight record keeps any
 // other restart out meanwhile.
-func (a *Actuator) restartLocked(ctx context.Context, d policy.Decision, forced bool, now time.Time) (ledger.Restart, error) {
+func (a *Actuator) restartLocked(ctx context.Context, d policy.Decision, forced bool, by string, now time.Time) (ledger.Restart, error) {
 	bridge := d.WebBridge
 	reason := d.Detail
 	if forced {
@@ -275,7 +275,7 @@ func (a *Actuator) restartLocked(ctx context.Context, d policy.Decision, forced 
 		return ledger.Restart{}, fmt.Errorf("restart of %s not sent: %w", bridge, err)
 	}
 	a.write(audit.Entry{Time: now, Event: audit.EventRestartStarted, Bridge: bridge, Mode: string(a.eng.Config().Mode),
-		Reason: string(d.Reason), Detail: d.Detail, Forced: forced, Emergency: d.Emergency, Inputs: &d.Inputs})
+		Reason: string(d.Reason), Detail: d.Detail, Forced: forced, Emergency: d.Emergency, By: by, Inputs: &d.Inputs})
 	a.log.Info("restarting web bridge", "bridge", bridge, "leak_bound", d.Inputs.LeakBound, "forced", forced, "emergency", d.Emergency)
 	a.mu.Unlock()
 
@@ -302,7 +302,7 @@ func (a *Actuator) restartLocked(ctx context.Context, d policy.Decision, forced 
 		return ledger.Restart{}, err
 	}
 	a.count(bridge, result)
-	a.write(audit.Entry{Time: end, Event: audit.EventRestartFinished, Bridge: bridge, Forced: forced,
+	a.write(audit.Entry{Time: end, Event: audit.EventRestartFinished, Bridge: bridge, Forced: forced, By: by,
 		Result: string(result), Output: r.Output, Error: r.Error})
 	switch {
 	case result == ledger.ResultFailed, result == ledger.ResultNotSent:

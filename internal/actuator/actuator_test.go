@@ -394,7 +394,8 @@ func TestForce(t *testing.T) {
 		return s
 	}
 	rg.steps(8, busy)
-	r, err := rg.a.Manual(context.Background(), busy(rg.now), "wb1", true, rg.now)
+	const alice = `user "alice" (pid 4242)`
+	r, err := rg.a.Manual(context.Background(), busy(rg.now), "wb1", true, alice, rg.now)
 	if err != nil || !r.Forced || rg.r.n() != 1 {
 		t.Fatalf("Force = %+v, %v; %d calls", r, err, rg.r.n())
 	}
@@ -402,22 +403,29 @@ func TestForce(t *testing.T) {
 	if len(started) != 1 || !started[0].Forced {
 		t.Fatalf("forced restart not audited as forced: %+v", started)
 	}
+	// Every entry of an operator's restart names who asked.
+	if finished := rg.aud.events(audit.EventRestartFinished); started[0].By != alice || len(finished) != 1 || finished[0].By != alice {
+		t.Errorf("forced restart audited by %q, finished %+v; want %s in both", started[0].By, finished, alice)
+	}
 	// Cooldown still holds for a forced restart, and the refusal is audited.
-	_, err = rg.a.Manual(context.Background(), busy(rg.now), "wb1", true, rg.now.Add(10*time.Minute))
+	_, err = rg.a.Manual(context.Background(), busy(rg.now), "wb1", true, alice, rg.now.Add(10*time.Minute))
 	var refused *RefusedError
 	if !errors.As(err, &refused) || refused.Decision.Reason != policy.ReasonRecovering {
 		t.Fatalf("second Force = %v, want refusal (recovering)", err)
 	}
 	// The breaker is never overridden.
 	rg.led.TripBreaker("wb2", policy.TripFlapping, "", rg.now)
-	_, err = rg.a.Manual(context.Background(), busy(rg.now), "wb2", true, rg.now)
+	_, err = rg.a.Manual(context.Background(), busy(rg.now), "wb2", true, "", rg.now)
 	if !errors.As(err, &refused) || refused.Decision.Reason != policy.ReasonBreakerTripped {
 		t.Fatalf("Force over a breaker = %v", err)
 	}
 	if len(rg.aud.events(audit.EventForceRefused)) != 2 || rg.r.n() != 1 {
 		t.Errorf("refusals audited %d, calls %d", len(rg.aud.events(audit.EventForceRefused)), rg.r.n())
 	}
-	if _, err := rg.a.Manual(context.Background(), busy(rg.now), "nope", true, rg.now); err == nil {
+	if by := rg.aud.events(audit.EventForceRefused)[0].By; by != alice {
+		t.Errorf("force_refused audited by %q, want %s", by, alice)
+	}
+	if _, err := rg.a.Manual(context.Background(), busy(rg.now), "nope", true, "", rg.now); err == nil {
 		t.Error("Force of an unknown bridge succeeded")
 	}
 }
@@ -466,7 +474,7 @@ func TestNeverTwoAtOnce(t *testing.T) {
 			t.Errorf("%s during a restart: %s", d.WebBridge, d.Reason)
 		}
 	}
-	if _, err := rg.a.Manual(context.Background(), snap(now, 60, 40, "wb1", "wb2"), "wb2", true, now.Add(time.Minute)); err == nil {
+	if _, err := rg.a.Manual(context.Background(), snap(now, 60, 40, "wb1", "wb2"), "wb2", true, "", now.Add(time.Minute)); err == nil {
 		t.Error("Force during a restart succeeded")
 	}
 	if st := rg.a.Status(); st.InFlight == nil {

@@ -32,8 +32,9 @@ func (e *RefusedError) Error() string {
 // (`leakwatch restart --force`) the window and load (max_active_sessions)
 // guards are lifted and every other guard holds, the breaker included (reset
 // it first); the restart is audited as forced. A refusal is a
-// *RefusedError naming the guard that blocks, and audited.
-func (a *Actuator) Manual(ctx context.Context, snap cluster.Snapshot, bridge string, force bool, now time.Time) (ledger.Restart, error) {
+// *RefusedError naming the guard that blocks, and audited. by names who
+// asked, in every audit entry of the attempt.
+func (a *Actuator) Manual(ctx context.Context, snap cluster.Snapshot, bridge string, force bool, by string, now time.Time) (ledger.Restart, error) {
 	evaluate, refused := a.eng.EvaluateManual, audit.EventRestartRefused
 	if force {
 		evaluate, refused = a.eng.EvaluateForced, audit.EventForceRefused
@@ -46,11 +47,11 @@ func (a *Actuator) Manual(ctx context.Context, snap cluster.Snapshot, bridge str
 	}
 	err := a.applyTransitions([]policy.Decision{d}, now)
 	if !d.RestartNow {
-		a.write(audit.Entry{Time: now, Event: refused, Bridge: bridge, Forced: force,
+		a.write(audit.Entry{Time: now, Event: refused, Bridge: bridge, Forced: force, By: by,
 			Reason: string(d.Reason), Detail: d.Detail, Inputs: &d.Inputs})
 		a.mu.Unlock()
 		return ledger.Restart{}, errors.Join(err, &RefusedError{Decision: d, Forced: force})
 	}
-	r, rerr := a.restartLocked(ctx, d, force, now) // unlocks
+	r, rerr := a.restartLocked(ctx, d, force, by, now) // unlocks
 	return r, errors.Join(err, rerr)
 }

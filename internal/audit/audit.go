@@ -69,12 +69,15 @@ type Entry struct {
 	Mode   string    `json:"mode,omitempty"`
 	// Decision is the verdict of decision events: "restart",
 	// "would_restart", "hold" or "blocked" (policy.Verdict).
-	Decision  string         `json:"decision,omitempty"`
-	Reason    string         `json:"reason,omitempty"`
-	Detail    string         `json:"detail,omitempty"`
-	Forced    bool           `json:"forced,omitempty"`
-	Emergency bool           `json:"emergency,omitempty"`
-	Inputs    *policy.Inputs `json:"inputs,omitempty"`
+	Decision  string `json:"decision,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+	Detail    string `json:"detail,omitempty"`
+	Forced    bool   `json:"forced,omitempty"`
+	Emergency bool   `json:"emergency,omitempty"`
+	// By is who asked, for a restart an operator requested: the account
+	// and pid the request names. Empty for leakwatch's own decisions.
+	By     string         `json:"by,omitempty"`
+	Inputs *policy.Inputs `json:"inputs,omitempty"`
 	// Result is the restart result (ok, failed, interrupted).
 	Result string `json:"result,omitempty"`
 	// Output is what the restart command printed.

@@ -413,7 +413,7 @@ func TestStaleForcedRestartRequestRefused(t *testing.T) {
 	}
 	refused := auditEvents(t, s, "wb1", audit.EventRequestRefused)
 	if len(refused) != 1 || !refused[0].Forced || refused[0].Reason != "stale_request" ||
-		!strings.Contains(refused[0].Detail, stale.ID) || !strings.Contains(refused[0].Detail, "pid 999999") {
+		!strings.Contains(refused[0].Detail, stale.ID) || !strings.Contains(refused[0].By, "pid 999999") {
 		t.Errorf("request_refused audit entries %+v, want one naming the request and its process", refused)
 	}
 

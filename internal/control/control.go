@@ -69,6 +69,13 @@ type Request struct {
 	PID int `json:"pid,omitempty"`
 }
 
+// Requester names who asked, as the audit log records it: the account and
+// pid the request claims (a request file is trusted as far as the state
+// directory's permissions are).
+func (r Request) Requester() string {
+	return fmt.Sprintf("user %q (pid %d)", r.User, r.PID)
+}
+
 // Stale says why the daemon must refuse req at now (its wall clock, never
 // a simulated one), or nil if req may be carried out. maxAge is the
 // longest answer timeout the daemon's own configuration allows, so a

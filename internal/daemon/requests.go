@@ -79,7 +79,7 @@ func (d *Daemon) refuseRequest(req control.Request, why error, now time.Time) co
 		"force", req.Force, "user", req.User, "pid", req.PID, "reason", why)
 	if err := d.audit.Write(audit.Entry{Time: now, Event: audit.EventRequestRefused, Bridge: req.Bridge,
 		Forced: req.Force, Reason: "stale_request",
-		Detail: fmt.Sprintf("%s request %s of user %q (pid %d): %v", req.Kind, req.ID, req.User, req.PID, why)}); err != nil {
+		By: req.Requester(), Detail: fmt.Sprintf("%s request %s: %v", req.Kind, req.ID, why)}); err != nil {
 		d.log.Error("auditing a refused control request", "id", req.ID, "err", err)
 	}
 	return control.Response{ID: req.ID, Message: "refused: " + why.Error()}
@@ -90,7 +90,7 @@ func (d *Daemon) refuseRequest(req control.Request, why error, now time.Time) co
 // applies. The answer names the guard that blocks.
 func (d *Daemon) restart(ctx context.Context, req control.Request, now time.Time) control.Response {
 	resp := control.Response{ID: req.ID}
-	r, err := d.act.Manual(ctx, d.model.Snapshot(now), req.Bridge, req.Force, now)
+	r, err := d.act.Manual(ctx, d.model.Snapshot(now), req.Bridge, req.Force, req.Requester(), now)
 	var refused *actuator.RefusedError
 	switch {
 	case errors.As(err, &refused):
