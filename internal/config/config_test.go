@@ -68,6 +68,7 @@ func TestBadConfigs(t *testing.T) {
 		{"wrong-type-in-list.yml", []string{`:7: inventory.webbridges[1].session_limit: "many" is not a whole number`}},
 		{"wrong-type-bool.yml", []string{`:2: policy.emergency_at_limit: "sometimes" is not true or false`}},
 		{"list-for-scalar.yml", []string{`:2: log.level: a list is not a single value`}},
+		{"scalar-listen-address.yml", []string{`:2: web.listen_address[0]: "1234" is not host:port`}},
 		{"forbidden-command.yml", []string{":6: inventory.webbridges[0].mmp.command", `"callbridge restart" is not a command leakwatch may send (allowed, exactly: webbridge restart)`}},
 		{"reboot-command.yml", []string{":6: inventory.webbridges[0].mmp.command", `"reboot" is not a command leakwatch may send`}},
 		{"not-a-mapping.yml", []string{"must be a mapping"}},

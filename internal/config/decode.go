@@ -152,7 +152,12 @@ func decodeSlice(dst reflect.Value, key string, raw any) *FieldError {
 			}
 		}
 	default:
-		return &FieldError{Key: key, Msg: describe(raw) + " is not a list"}
+		// One scalar, such as `listen_address: 1234`, is a list of one:
+		// the element's own check then says what is wrong with it.
+		if _, ok := toString(raw); !ok {
+			return &FieldError{Key: key, Msg: describe(raw) + " is not a list"}
+		}
+		items = []any{raw}
 	}
 	out := reflect.MakeSlice(dst.Type(), len(items), len(items))
 	for i, item := range items {
