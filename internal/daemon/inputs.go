@@ -72,10 +72,19 @@ func newFeeder(source string, loc *time.Location, model *cluster.Model, counts *
 		logger: logger, notify: notify, nowFunc: now}
 }
 
-// feedFrom handles one syslog message from the sender src.
+// feedFrom handles one syslog message from the sender src. The sender's
+// name is formatted only if a log line needs it, not for every message.
 func (f *feeder) feedFrom(data []byte, src netip.Addr) {
 	f.src = src
-	f.feed(data, src.String())
+	f.feed(data, "")
+}
+
+// from names where a line came from, for logs: name, or the sender.
+func (f *feeder) from(name string) string {
+	if name == "" && f.src.IsValid() {
+		return f.src.String()
+	}
+	return name
 }
 
 // feed handles one line (without its newline). name says where it came
@@ -98,7 +107,7 @@ func (f *feeder) feed(data []byte, name string) {
 		// the log; the counter has the full count.
 		now := f.nowFunc().UnixNano()
 		if last := f.counts.malformedLogAt.Load(); now-last >= int64(time.Second) && f.counts.malformedLogAt.CompareAndSwap(last, now) {
-			f.logger.Warn("malformed stats line rejected", "source", f.source, "from", name,
+			f.logger.Warn("malformed stats line rejected", "source", f.source, "from", f.from(name),
 				"kind", l.MalformedKind, "reason", l.Reason, "host", string(l.Host))
 		}
 		return
@@ -115,7 +124,7 @@ func (f *feeder) feed(data []byte, name string) {
 		// clock offset gauge have the rest.
 		if f.counts.hostLog.allow("future/"+string(l.Host), arrived) {
 			f.logger.Warn("stats line rejected: stamped ahead of its arrival by more than model.future_tolerance (a wrong clock on the sender, or a forged line)",
-				"source", f.source, "from", name, "host", string(l.Host), "stamped", l.Time, "arrived", arrived,
+				"source", f.source, "from", f.from(name), "host", string(l.Host), "stamped", l.Time, "arrived", arrived,
 				"ahead", l.Time.Sub(arrived).Round(time.Second), "tolerance", f.model.Options().FutureTolerance)
 		}
 	case cluster.Unlisted:
@@ -124,11 +133,11 @@ func (f *feeder) feed(data []byte, name string) {
 		if l.Kind == logline.CallBridgeStats {
 			if f.counts.hostLog.allow("unlisted-cb/"+string(l.Host), arrived) {
 				f.logger.Warn("call bridge stats from a host not in inventory.callbridges: every proof is withheld while it reports, since its CMA sessions are missing from the peaks; list it, name it in inventory.ignore, or run leakwatch forget HOST",
-					"source", f.source, "from", name, "host", string(l.Host))
+					"source", f.source, "from", f.from(name), "host", string(l.Host))
 			}
 		} else if f.counts.hostLog.allow("unlisted-wb/"+string(l.Host), arrived) {
 			f.logger.Warn("web bridge stats from a host not in inventory.webbridges: left out of the sums; list it or name it in inventory.ignore",
-				"source", f.source, "from", name, "host", string(l.Host))
+				"source", f.source, "from", f.from(name), "host", string(l.Host))
 		}
 	case cluster.Applied:
 		if f.notify != nil {
@@ -140,7 +149,7 @@ func (f *feeder) feed(data []byte, name string) {
 		now := f.nowFunc().UnixNano()
 		if last := f.counts.droppedLogAt.Load(); now-last >= int64(time.Minute) && f.counts.droppedLogAt.CompareAndSwap(last, now) {
 			f.logger.Warn("stats line dropped: its host is beyond the discovery cap (model.max_discovered); list the bridges in inventory or raise the cap",
-				"source", f.source, "from", name, "host", string(l.Host), "dropped_so_far", f.model.Dropped())
+				"source", f.source, "from", f.from(name), "host", string(l.Host), "dropped_so_far", f.model.Dropped())
 		}
 	}
 }
