@@ -177,8 +177,14 @@ func computeForecast(h *history, restartAt time.Time, limit int64, now time.Time
 	f.Since = first
 	if span := last.Sub(first); span < minHistory {
 		f.NeedMore = minHistory - span
+		// What is there rounds down and what is missing up, so the two
+		// never read as if enough were there ("48h ...; needs 25m more").
+		had := span.Truncate(time.Minute)
+		if had >= time.Hour {
+			had = had.Truncate(time.Hour)
+		}
 		f.Reason = fmt.Sprintf("unknown: %s of proven history since %s; needs %s more",
-			roundSpan(span), first.UTC().Format("2006-01-02 15:04 MST"), roundSpan(f.NeedMore))
+			roundSpan(had), first.UTC().Format("2006-01-02 15:04 MST"), roundSpan((f.NeedMore+time.Minute-1).Truncate(time.Minute)))
 		return f
 	}
 	f.Known = true

@@ -296,3 +296,21 @@ func TestForecastLeakNeverAboveLimit(t *testing.T) {
 		t.Errorf("forecast %+v, want the leak at the limit 149 and full now", f)
 	}
 }
+
+// Nearly enough history: the reason must not read as if enough were there
+// ("48h of proven history ...; needs 25m more"): what is there rounds down,
+// what is missing up.
+func TestForecastNearlyEnoughHistorySaysSo(t *testing.T) {
+	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	w := &world{start: start, leak: steady(start, 0, 3), real: none}
+	m := mustModel(t, Options{})
+	now := start.Add(47*time.Hour + 40*time.Minute)
+	w.run(m, start, now)
+	f := forecastOf(t, m, now)
+	if f.Known {
+		t.Fatalf("known before 48h of history: %+v", f)
+	}
+	if !strings.Contains(f.Reason, "47h of proven history") || strings.Contains(f.Reason, "needs 0m") {
+		t.Errorf("reason %q: want the history rounded down to 47h and a missing span above 0", f.Reason)
+	}
+}
