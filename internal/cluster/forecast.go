@@ -184,7 +184,7 @@ func computeForecast(h *history, restartAt time.Time, limit int64, now time.Time
 			had = had.Truncate(time.Hour)
 		}
 		f.Reason = fmt.Sprintf("unknown: %s of proven history since %s; needs %s more",
-			roundSpan(had), first.UTC().Format("2006-01-02 15:04 MST"), roundSpan((f.NeedMore+time.Minute-1).Truncate(time.Minute)))
+			roundSpan(had), first.UTC().Format("2006-01-02 15:04 MST"), roundSpan((f.NeedMore + time.Minute - 1).Truncate(time.Minute)))
 		return f
 	}
 	f.Known = true
