@@ -3,10 +3,12 @@ package opskit
 import (
 	"regexp"
 	"testing"
+
+	"github.com/leakwatch/leakwatch/internal/integration/harness"
 )
 
 func TestAmtoolCheckConfig(t *testing.T) {
-	amtool := optionalTool(t, "amtool")
+	amtool := harness.Need(t, "amtool")
 	mustRun(t, repoPath(t, "config", "alertmanager"), amtool, "check-config", "alertmanager.yml")
 }
 
